@@ -1,0 +1,1 @@
+from . import backbones, losses, segmentors, tokenizers  # noqa: F401

@@ -1,0 +1,3 @@
+from .msvit import MSViT
+
+__all__ = ['MSViT']

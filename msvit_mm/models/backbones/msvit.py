@@ -1,0 +1,152 @@
+"""MSViT backbone: mmseg's VisionTransformer with a mixed-scale tokenizer."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmseg.models.backbones import VisionTransformer
+from mmseg.registry import MODELS
+from torch import Tensor
+
+from ...ops.packing import pack, to_dense, unpack
+from ...ops.patchify import seq_to_map
+from ..tokenizers import MixedScaleTokens
+from .layer_forward import layer_forward
+
+EXECUTIONS = ('auto', 'masked', 'packed')
+
+
+@MODELS.register_module()
+class MSViT(VisionTransformer):
+    """Vision Transformer with dynamic mixed-scale tokens (MSViT, arXiv 2307.02321).
+
+    Takes every argument of mmseg's ``VisionTransformer`` with the same meaning
+    (``patch_size`` is the fine scale) and parameter names (``patch_embed.*``, ``pos_embed``,
+    ``cls_token``, ``layers.*``, ``ln1.*``), so a ``VisionTransformer`` state dict loads
+    with only ``tokenizer.gate.*`` missing. Extra arguments:
+
+    Args:
+        coarse_patch_size: coarse region size (power-of-two multiple of ``patch_size``).
+        gate_mode: 'learned' | 'all_fine' (= ViT/16) | 'all_coarse' (= ViT/32 on the pooled
+            image) | 'random'.
+        gate_threshold: inference threshold on the gate's probability (changeable at test time).
+        gumbel_temperature: Gumbel-sigmoid temperature while training.
+        random_coarse_ratio: coarse probability of the 'random' gate.
+        gate_hidden_dims: widths of the gate MLP.
+        execution: 'masked' (all tokens of both scales, attention masked by the decisions),
+            'packed' (only the tokens that exist, concatenated over the batch) or 'auto'
+            (masked while training, packed otherwise). Both give the same values.
+
+    ``forward(x)`` [B, in_channels, H, W] returns a tuple of [B, C, ceil(H/16), ceil(W/16)]
+    maps at ``out_indices``, coarse tokens repeated over their cells, like mmseg's ViT.
+    ``forward_with_aux(x)`` also returns the gate outputs and token statistics.
+    """
+
+    def __init__(self, *args, coarse_patch_size: int = 32, gate_mode: str = 'learned',
+                 gate_threshold: float = 0.5, gumbel_temperature: float = 1.0,
+                 random_coarse_ratio: float = 0.5,
+                 gate_hidden_dims: Sequence[int] = (128, 128, 128), execution: str = 'auto',
+                 **kwargs):
+        if execution not in EXECUTIONS:
+            raise ValueError(f'execution={execution!r} is not one of {EXECUTIONS}')
+        super().__init__(*args, **kwargs)
+        self.in_channels = kwargs.get('in_channels', 3)
+        self.execution = execution
+        self.tokenizer = MODELS.build(dict(
+            type='MixedScaleTokenizer', in_channels=self.in_channels,
+            patch_size=self.patch_size, coarse_patch_size=coarse_patch_size,
+            gate_hidden_dims=gate_hidden_dims, gate_mode=gate_mode,
+            gate_threshold=gate_threshold, gumbel_temperature=gumbel_temperature,
+            random_coarse_ratio=random_coarse_ratio))
+
+    def train(self, mode: bool = True) -> 'MSViT':
+        super().train(mode)  # mmseg's ViT.train() returns None; nn.Module's returns self
+        return self
+
+    def fine_pos_embed(self, hw: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
+        """Position embeddings for a fine grid ``hw``: ([1, C, h, w], cls [1, 1, C]).
+
+        Resized with ``interpolate_mode`` from the ``img_size`` grid as mmseg's ViT does.
+        """
+        pos_hw = (self.img_size[0] // self.patch_size, self.img_size[1] // self.patch_size)
+        pos = self.pos_embed
+        if tuple(hw) != pos_hw:
+            pos = self.resize_pos_embed(pos, hw, pos_hw, self.interpolate_mode)
+        return seq_to_map(pos[:, 1:], hw), pos[:, :1]
+
+    def resolve_execution(self) -> str:
+        if self.execution == 'auto':
+            return 'masked' if self.training else 'packed'
+        return self.execution
+
+    def forward(self, x: Tensor) -> tuple:
+        return self.forward_with_aux(x)[0]
+
+    def forward_with_aux(self, x: Tensor, coarse_mask: Optional[Tensor] = None
+                         ) -> Tuple[tuple, Dict[str, Tensor]]:
+        """Features and gate outputs.
+
+        Args:
+            x: [B, in_channels, H, W].
+            coarse_mask: optional [B, Hc, Wc] bool decisions replacing the gate's
+                (Hc = ceil(H / coarse_patch_size)); for analysis and tests.
+
+        Returns:
+            outs: tuple of [B, C, Hv, Wv] maps (or [map, cls [B, C]] with output_cls_token).
+            aux: ``gate_logits`` / ``gate_probs`` / ``coarse_mask`` [B, Hc, Wc],
+                ``tokens_per_image`` [B] (long, without cls), ``coarse_ratio`` [B].
+        """
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f'input of shape {tuple(x.shape)} does not match '
+                             f'in_channels={self.in_channels} (expected [B, {self.in_channels}, H, W])')
+        fine_pos, cls_pos = self.fine_pos_embed(
+            ((x.shape[-2] + self.patch_size - 1) // self.patch_size,
+             (x.shape[-1] + self.patch_size - 1) // self.patch_size))
+        toks = self.tokenizer(x, self.patch_embed, fine_pos, coarse_mask)
+        prefix = None
+        if self.with_cls_token:
+            prefix = self.drop_after_pos((self.cls_token + cls_pos).expand(x.shape[0], -1, -1))
+        toks.coarse, toks.fine = self.drop_after_pos(toks.coarse), self.drop_after_pos(toks.fine)
+        seq, active = toks.full_sequence(prefix)
+        if self.pre_norm:
+            seq = self.pre_ln(seq)
+        run = self._run_masked if self.resolve_execution() == 'masked' else self._run_packed
+        outs = run(seq, active, toks)
+        aux = dict(gate_logits=toks.gate_logits, gate_probs=toks.gate_probs,
+                   coarse_mask=toks.coarse_mask, tokens_per_image=toks.tokens_per_image(),
+                   coarse_ratio=toks.coarse_ratio())
+        return tuple(outs), aux
+
+    def _output(self, seq: Tensor, toks: MixedScaleTokens):
+        """Full sequence [B, P + Nc + Nf, C] -> dense map [B, C, Hv, Wv] (+ cls)."""
+        p = int(self.with_cls_token)
+        nc = toks.coarse.shape[1]
+        dense = to_dense(seq[:, p:p + nc], seq[:, p + nc:], toks.coarse_weight, toks.ratio)
+        dense = dense[:, :, :toks.valid_hw[0], :toks.valid_hw[1]].contiguous()
+        return [dense, seq[:, 0]] if self.output_cls_token else dense
+
+    def _is_out(self, i: int) -> bool:
+        return i in self.out_indices
+
+    def _final(self, i: int, x: Tensor) -> Tensor:
+        return self.norm1(x) if self.final_norm and i == len(self.layers) - 1 else x
+
+    def _run_masked(self, seq: Tensor, active: Tensor, toks: MixedScaleTokens) -> List:
+        key_valid = None if bool(active.all()) else active
+        outs = [self._output(seq, toks)] if self.out_origin else []
+        for i, layer in enumerate(self.layers):
+            seq = self._final(i, layer_forward(layer, seq, key_valid=key_valid))
+            if self._is_out(i):
+                outs.append(self._output(seq, toks))
+        return outs
+
+    def _run_packed(self, seq: Tensor, active: Tensor, toks: MixedScaleTokens) -> List:
+        x, seqlens = pack(seq, active)
+        seqlens = seqlens.tolist()
+        sample_index = torch.repeat_interleave(
+            torch.arange(len(seqlens), device=x.device),
+            torch.as_tensor(seqlens, device=x.device))
+        outs = [self._output(unpack(x, active), toks)] if self.out_origin else []
+        for i, layer in enumerate(self.layers):
+            x = self._final(i, layer_forward(layer, x, seqlens=seqlens, sample_index=sample_index))
+            if self._is_out(i):
+                outs.append(self._output(unpack(x, active), toks))
+        return outs

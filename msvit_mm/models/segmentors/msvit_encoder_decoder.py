@@ -1,0 +1,51 @@
+"""EncoderDecoder with MSViT's gate losses and token statistics."""
+from typing import Dict, List, Optional, Union
+
+from mmseg.models.segmentors import EncoderDecoder
+from mmseg.registry import MODELS
+from mmseg.utils import SampleList
+from torch import Tensor, nn
+
+
+@MODELS.register_module()
+class MSViTEncoderDecoder(EncoderDecoder):
+    """mmseg's ``EncoderDecoder`` plus the gate losses of an MSViT backbone.
+
+    Args:
+        gate_loss: one loss config or a list (e.g. ``GeneralizedBatchShapingLoss``); each
+            is called on the gate's probabilities [B, Hc, Wc] and logged under its
+            ``loss_name`` (``loss_gate*``). None trains without a gate loss.
+        *args, **kwargs: as ``EncoderDecoder``; the backbone must provide
+            ``forward_with_aux`` (``MSViT`` does).
+
+    ``loss`` also returns ``tokens_per_image`` and ``coarse_ratio`` (batch means, no
+    gradient), which mmengine logs beside the losses. Inference is ``EncoderDecoder``'s.
+    """
+
+    def __init__(self, *args, gate_loss: Optional[Union[dict, List[dict]]] = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not hasattr(self.backbone, 'forward_with_aux'):
+            raise ValueError(f'backbone {type(self.backbone).__name__} has no forward_with_aux; '
+                             'MSViTEncoderDecoder needs an MSViT backbone')
+        cfgs = [] if gate_loss is None else (
+            list(gate_loss) if isinstance(gate_loss, (list, tuple)) else [gate_loss])
+        self.gate_losses = nn.ModuleList(MODELS.build(cfg) for cfg in cfgs)
+
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
+        feats, aux = self.backbone.forward_with_aux(inputs)
+        x = self.neck(feats) if self.with_neck else feats
+        losses = dict(self._decode_head_forward_train(x, data_samples))
+        if self.with_auxiliary_head:
+            losses.update(self._auxiliary_head_forward_train(x, data_samples))
+        losses.update(self.gate_loss_values(aux['gate_probs']))
+        losses['tokens_per_image'] = aux['tokens_per_image'].float().mean().detach()
+        losses['coarse_ratio'] = aux['coarse_ratio'].mean().detach()
+        return losses
+
+    def gate_loss_values(self, gate_probs: Tensor) -> Dict[str, Tensor]:
+        """Each gate loss on [B, Hc, Wc] probabilities, summed per ``loss_name``."""
+        out: Dict[str, Tensor] = {}
+        for loss in self.gate_losses:
+            value = loss(gate_probs)
+            out[loss.loss_name] = out[loss.loss_name] + value if loss.loss_name in out else value
+        return out

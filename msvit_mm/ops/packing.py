@@ -1,0 +1,91 @@
+"""Mixed-scale token layout: which tokens are active, pack/unpack, dense unpacking.
+
+A mixed-scale sequence per image is ``[prefix (cls) | Nc coarse | Nf fine]`` with
+``Nc = Hc * Wc`` coarse regions and ``Nf = Hp * Wp`` fine cells (``Hp = r * Hc``), all in
+raster order. ``active`` [B, N] says which tokens exist for an image: a coarse token where
+the gate kept the region coarse, its ``r * r`` fine tokens otherwise (fine cells outside the
+image's own fine grid never exist). ``pack`` / ``unpack`` are an inverse pair:
+
+    tokens, seqlens = pack(seq, active)   # [B, N, C] -> [T, C], T = active.sum()
+    seq0 = unpack(tokens, active)         # [T, C] -> [B, N, C], zeros where inactive
+
+``to_dense`` turns the coarse and fine parts into a [B, C, Hp, Wp] map, each coarse token
+filling exactly its ``r x r`` cells. Pure tensor functions, no Python loop over images.
+"""
+from typing import Tuple
+
+import torch
+from torch import Tensor
+
+
+def token_activity(coarse: Tensor, ratio: int, fine_in_bounds: Tensor) -> Tuple[Tensor, Tensor]:
+    """Active coarse and fine tokens from the per-region decisions.
+
+    Args:
+        coarse: [B, Hc, Wc] bool, True where the region is one coarse token.
+        ratio: fine cells per coarse side ``r``.
+        fine_in_bounds: [Hp * Wp] bool, fine cells inside the image's own fine grid.
+
+    Returns:
+        coarse_active [B, Hc * Wc] and fine_active [B, Hp * Wp], bool.
+    """
+    b = coarse.shape[0]
+    fine_parent = upsample_regions(coarse, ratio).reshape(b, -1)
+    return coarse.reshape(b, -1), ~fine_parent & fine_in_bounds
+
+
+def upsample_regions(x: Tensor, ratio: int) -> Tensor:
+    """Repeat each region value over its ``r x r`` fine cells: [B, Hc, Wc, *] -> [B, Hp, Wp, *]."""
+    return x.repeat_interleave(ratio, dim=1).repeat_interleave(ratio, dim=2)
+
+
+def pack(seq: Tensor, active: Tensor) -> Tuple[Tensor, Tensor]:
+    """Keep the active tokens of every image, concatenated: [B, N, C] -> [T, C].
+
+    Returns the tokens (image 0's first, each image's in sequence order) and the
+    per-image counts ``seqlens`` [B] (long) with ``seqlens.sum() == T``.
+    """
+    return seq[active], active.sum(1)
+
+
+def unpack(tokens: Tensor, active: Tensor) -> Tensor:
+    """Inverse of :func:`pack`: [T, C] -> [B, N, C], zeros at inactive positions."""
+    out = tokens.new_zeros(active.shape + tokens.shape[1:])
+    out[active] = tokens
+    return out
+
+
+def to_dense(coarse_tokens: Tensor, fine_tokens: Tensor, coarse_weight: Tensor,
+             ratio: int) -> Tensor:
+    """Unpack a mixed-scale output to the fine grid.
+
+    Args:
+        coarse_tokens: [B, Hc * Wc, C].
+        fine_tokens: [B, Hp * Wp, C] with Hp = r * Hc, Wp = r * Wc.
+        coarse_weight: [B, Hc, Wc] float, the (straight-through) gate decision: 1 keeps the
+            coarse token, 0 the fine ones. Forward values are in {0, 1}; its gradient
+            carries the task loss to the gate.
+        ratio: ``r``.
+
+    Returns:
+        [B, C, Hp, Wp]: each coarse token repeated over its ``r x r`` cells where the weight
+        is 1, the fine tokens where it is 0.
+    """
+    b, hc, wc = coarse_weight.shape
+    c = coarse_tokens.shape[-1]
+    coarse_map = upsample_regions(coarse_tokens.reshape(b, hc, wc, c), ratio)
+    fine_map = fine_tokens.reshape(b, hc * ratio, wc * ratio, c)
+    w = upsample_regions(coarse_weight, ratio).unsqueeze(-1).to(fine_map.dtype)
+    dense = w * coarse_map + (1 - w) * fine_map
+    return dense.permute(0, 3, 1, 2)
+
+
+def dense_to_tokens(dense: Tensor, ratio: int) -> Tuple[Tensor, Tensor]:
+    """Tokens of both scales from a fine-grid map: [B, C, Hp, Wp] -> coarse, fine.
+
+    The coarse token of a region is the mean of its ``r x r`` cells, so
+    ``to_dense(*dense_to_tokens(d, r), w, r) == d`` wherever ``d`` is constant on the
+    coarse regions selected by ``w`` (and everywhere on fine regions).
+    """
+    coarse = torch.nn.functional.avg_pool2d(dense, ratio)
+    return coarse.flatten(2).transpose(1, 2), dense.flatten(2).transpose(1, 2)

@@ -1,0 +1,76 @@
+"""Pixel-level helpers: padding to the coarse grid, pooling, region flattening.
+
+Pure tensor functions (no mmseg import). Images are NCHW.
+"""
+import math
+from typing import Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def grid_size(hw: Tuple[int, int], patch_size: int) -> Tuple[int, int]:
+    """Number of ``patch_size`` patches covering ``hw`` (ceil), as mmseg's corner padding."""
+    return math.ceil(hw[0] / patch_size), math.ceil(hw[1] / patch_size)
+
+
+def pad_to_multiple(x: Tensor, size: int) -> Tensor:
+    """Zero-pad the bottom and right of ``x`` [B, C, H, W] so both sides are multiples of ``size``.
+
+    Matches mmseg's ``AdaptivePadding(padding='corner')`` for ``size`` = the patch size.
+    """
+    h, w = x.shape[-2:]
+    pad_h, pad_w = (-h) % size, (-w) % size
+    if pad_h or pad_w:
+        x = F.pad(x, (0, pad_w, 0, pad_h))
+    return x
+
+
+def region_pixels(x: Tensor, region: int) -> Tensor:
+    """Flatten each ``region`` x ``region`` block: [B, C, H, W] -> [B, H/r * W/r, C * r * r].
+
+    ``H`` and ``W`` must be multiples of ``region``. Regions are in raster order.
+    """
+    b, c, h, w = x.shape
+    x = x.reshape(b, c, h // region, region, w // region, region)
+    x = x.permute(0, 2, 4, 1, 3, 5)  # B, Hc, Wc, C, r, r
+    return x.reshape(b, (h // region) * (w // region), c * region * region)
+
+
+def pool_pos_embed(pos: Tensor, ratio: int, padded_hw: Tuple[int, int]) -> Tensor:
+    """Coarse position embeddings as the ``ratio`` x ``ratio`` average of the fine ones.
+
+    Args:
+        pos: fine position embeddings [1, C, Hf, Wf] on the image's fine grid.
+        ratio: coarse / fine patch size (a power of two).
+        padded_hw: fine grid of the padded image (multiples of ``ratio``, >= (Hf, Wf)).
+            Cells added by padding repeat the border (``replicate``), so a coarse region
+            that straddles the border averages the fine cells that exist.
+
+    Returns:
+        [1, C, Hp / ratio, Wp / ratio].
+    """
+    ph, pw = padded_hw[0] - pos.shape[-2], padded_hw[1] - pos.shape[-1]
+    if ph or pw:
+        pos = F.pad(pos, (0, pw, 0, ph), mode='replicate')
+    return F.avg_pool2d(pos, ratio)
+
+
+def seq_to_map(x: Tensor, hw: Tuple[int, int]) -> Tensor:
+    """[B, H*W, C] (raster order) -> [B, C, H, W]."""
+    b, _, c = x.shape
+    return x.transpose(1, 2).reshape(b, c, hw[0], hw[1])
+
+
+def map_to_seq(x: Tensor) -> Tensor:
+    """[B, C, H, W] -> [B, H*W, C] (raster order)."""
+    return x.flatten(2).transpose(1, 2)
+
+
+def in_bounds_mask(padded_hw: Tuple[int, int], valid_hw: Tuple[int, int],
+                   device: torch.device) -> Tensor:
+    """[Hp * Wp] bool: True on fine cells inside the image's own fine grid ``valid_hw``."""
+    rows = torch.arange(padded_hw[0], device=device) < valid_hw[0]
+    cols = torch.arange(padded_hw[1], device=device) < valid_hw[1]
+    return (rows[:, None] & cols[None, :]).flatten()

@@ -1,0 +1,29 @@
+"""Small models shared by the model tests."""
+import torch
+from mmseg.models.backbones import VisionTransformer
+
+from msvit_mm.models.backbones import MSViT
+
+SMALL = dict(img_size=64, patch_size=16, embed_dims=32, num_layers=12, num_heads=4,
+             mlp_ratio=2, out_indices=(2, 5, 8, 11), drop_rate=0., attn_drop_rate=0.,
+             drop_path_rate=0.)
+
+
+def vit_and_msvit(seed: int = 0, **kwargs):
+    """An mmseg ViT with random weights and an MSViT holding the same weights (eval mode)."""
+    torch.manual_seed(seed)
+    cfg = dict(SMALL, **kwargs)
+    msvit_only = {k: cfg.pop(k) for k in list(cfg) if k in (
+        'coarse_patch_size', 'gate_mode', 'gate_threshold', 'execution',
+        'random_coarse_ratio', 'gumbel_temperature', 'gate_hidden_dims')}
+    vit = VisionTransformer(**cfg)
+    vit.init_weights()
+    with torch.no_grad():  # non-trivial cls/pos values
+        vit.pos_embed.normal_(std=0.5)
+        vit.cls_token.normal_(std=0.5)
+    msvit = MSViT(**cfg, **msvit_only)
+    msvit.init_weights()
+    missing, unexpected = msvit.load_state_dict(vit.state_dict(), strict=False)
+    assert not unexpected and missing and all(k.startswith('tokenizer.gate.') for k in missing)
+    vit.eval()  # mmseg's ViT.train() returns None
+    return vit, msvit.eval()
