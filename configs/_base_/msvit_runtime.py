@@ -17,3 +17,7 @@ msvit_custom_keys = {
     'tokenizer.gate': dict(lr_mult=10.0, decay_mult=0.0),
     'gate_losses': dict(lr_mult=10.0, decay_mult=0.0),
 }
+# exact resume: generator states saved with each checkpoint and restored after the data skip
+# (also set train_cfg.type='ReproducibleIterBasedTrainLoop' in the config; mmseg's schedule
+# bases define train_cfg, so it cannot live here)
+custom_hooks = [dict(type='RNGStateHook')]

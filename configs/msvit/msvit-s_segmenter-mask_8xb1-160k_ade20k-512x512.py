@@ -8,3 +8,4 @@ model = dict(
     backbone={{_base_.msvit_backbone}},
     gate_loss={{_base_.msvit_gate_loss}})
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys={{_base_.msvit_custom_keys}}))
+train_cfg = dict(type='ReproducibleIterBasedTrainLoop')

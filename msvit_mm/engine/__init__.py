@@ -1,0 +1,3 @@
+from .reproducible_resume import RNGStateHook, ReproducibleIterBasedTrainLoop
+
+__all__ = ['RNGStateHook', 'ReproducibleIterBasedTrainLoop']

@@ -1,6 +1,7 @@
 """MSViTEncoderDecoder with UPerNet (+ FCN auxiliary) and with Segmenter's mask head."""
 import pytest
 import torch
+from mmengine.config import ConfigDict
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmengine.structures import PixelData
@@ -46,7 +47,8 @@ def _batch(n=2, hw=(64, 64)):
 def test_losses_and_predict(heads, expected):
     torch.manual_seed(0)
     model = MODELS.build(dict(type='MSViTEncoderDecoder', data_preprocessor=PREPROCESSOR,
-                              backbone=BACKBONE, gate_loss=GATE_LOSSES, **heads))
+                              backbone=BACKBONE, gate_loss=GATE_LOSSES,
+                              test_cfg=ConfigDict(mode='whole'), **heads))
     model.init_weights()
     model.train()
     inputs, samples = _batch()

@@ -2,6 +2,7 @@
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+from mmengine.logging import print_log
 from mmseg.models.backbones import VisionTransformer
 from mmseg.registry import MODELS
 from torch import Tensor
@@ -10,6 +11,7 @@ from ...ops.packing import pack, to_dense, unpack
 from ...ops.patchify import seq_to_map
 from ..tokenizers import MixedScaleTokens
 from .layer_forward import layer_forward
+from .pretrained import load_pretrained
 
 EXECUTIONS = ('auto', 'masked', 'packed')
 
@@ -56,6 +58,30 @@ class MSViT(VisionTransformer):
             gate_hidden_dims=gate_hidden_dims, gate_mode=gate_mode,
             gate_threshold=gate_threshold, gumbel_temperature=gumbel_temperature,
             random_coarse_ratio=random_coarse_ratio))
+
+    def init_weights(self) -> None:
+        """Default (trunc-normal) init, then ``init_cfg=dict(type='Pretrained', ...)`` weights.
+
+        The checkpoint may be timm/DeiT, mmseg or mmpretrain ViT weights (see
+        ``pretrained.py``); ``pos_embed`` is resized to the ``img_size`` grid, and what the
+        checkpoint lacks (the gate ``tokenizer.gate.*``) keeps its fresh initialization.
+        Optional ``init_cfg`` key: ``source_grid=(h, w)`` for a non-square checkpoint grid.
+        """
+        cfg = self.init_cfg
+        if not (isinstance(cfg, dict) and cfg.get('type') == 'Pretrained'):
+            super().init_weights()
+            return
+        self.init_cfg = None  # mmseg's ViT then runs its default init
+        try:
+            super().init_weights()
+        finally:
+            self.init_cfg = cfg
+        expected = {k: tuple(v.shape) for k, v in self.state_dict().items()}
+        grid = (self.img_size[0] // self.patch_size, self.img_size[1] // self.patch_size)
+        state, report = load_pretrained(str(cfg['checkpoint']), expected, grid,
+                                        cfg.get('source_grid'), self.interpolate_mode)
+        self.load_state_dict(state, strict=False)
+        print_log(report.summary(), logger='current')
 
     def train(self, mode: bool = True) -> 'MSViT':
         super().train(mode)  # mmseg's ViT.train() returns None; nn.Module's returns self

@@ -1,0 +1,13 @@
+"""Datasets: the embedded synthetic ADE20K-layout set, checked loading transforms, data checks.
+
+Importing this package registers ``CheckedLoadImageFromFile`` and ``CheckedLoadAnnotations``
+in ``mmseg.registry.TRANSFORMS``.
+"""
+from .checks import PREPARE_HINT, check_data_root
+from .synthetic_ade20k import CLASS_STYLES, class_frequencies, make_synthetic_ade20k, render_scene
+from .transforms import CheckedLoadAnnotations, CheckedLoadImageFromFile
+
+__all__ = [
+    'PREPARE_HINT', 'check_data_root', 'CLASS_STYLES', 'class_frequencies',
+    'make_synthetic_ade20k', 'render_scene', 'CheckedLoadAnnotations', 'CheckedLoadImageFromFile'
+]

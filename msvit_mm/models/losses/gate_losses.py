@@ -1,0 +1,269 @@
+"""Gate losses: shape the distribution of the per-region probabilities of staying coarse.
+
+Each takes ``gate_probs`` [B, Hc, Wc] in (0, 1) (``sigmoid(gate logit)``, with gradient) and
+returns a scalar already multiplied by ``loss_weight``. With ``gather=True`` (default) the
+gate outputs of all ranks are gathered first (``gather_with_grad``), so the empirical CDF and
+the rate are over the global batch; the local part's gradient is scaled by the world size so
+that, after DDP averages the gradients, the update is that of one process on the whole batch
+(see ``msvit_mm.ops.distributed``). The losses compute in float32 (float64 if given), whatever
+the input's dtype (e.g. float16 under mixed precision).
+The math lives in ``msvit_mm.ops.batch_shaping``; DESIGN.md section 1.1 has the formulas.
+"""
+import math
+import numbers
+from typing import Dict, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmseg.registry import MODELS
+from torch import Tensor, nn
+
+from msvit_mm.ops.batch_shaping import (beta_cdf, beta_params, ecdf_loss,
+                                        relaxed_bernoulli_cdf)
+from msvit_mm.ops.distributed import gather_with_grad
+
+
+@MODELS.register_module()
+class BatchShapingLoss(nn.Module):
+    """BaS: at each gate position, the batch of probabilities is matched to one Beta prior.
+
+    ``L = mean_k sum_i (e_i - F*(x_(i)^k))^2 / B``, sorted over the (global) batch at each
+    position k; F* the Beta(alpha, beta) CDF with the clipped-density gradient.
+
+    Give either ``alpha`` and ``beta``, or ``target_coarse_ratio`` (and ``concentration``):
+    then ``alpha = t * c``, ``beta = (1 - t) * c``, so the prior's mean is the target. Default:
+    t = 0.5, c = 1, i.e. Beta(0.5, 0.5), U-shaped (near-binary decisions) like BaS's own
+    Beta(0.6, 0.4), which also has ``alpha + beta = 1``. The mean probability follows the
+    target; the fraction of hard decisions (threshold 1/2) follows ``P(X > 1/2)`` of the prior
+    instead (0.22 for Beta(0.25, 0.75)); gBaS parameterizes that fraction directly.
+
+    Args:
+        alpha, beta: Beta shape parameters (both or neither).
+        target_coarse_ratio: prior mean, in (0, 1); default 0.5 when alpha/beta are not given.
+        concentration: ``alpha + beta`` when the mean is given; < 2 is U-shaped.
+        pdf_clip: (min, max) clip of the prior density in the backward.
+        loss_weight: multiplies the loss.
+        gather: match the ECDF over the batch gathered from all ranks.
+        loss_name: key in the losses dict; must start with ``loss`` (mmseg sums those).
+    """
+
+    def __init__(self, alpha: Optional[float] = None, beta: Optional[float] = None,
+                 target_coarse_ratio: Optional[float] = None, concentration: float = 1.0,
+                 pdf_clip: Tuple[float, float] = (1e-3, 100.0), loss_weight: float = 1.0,
+                 gather: bool = True, loss_name: str = 'loss_gate_bas') -> None:
+        super().__init__()
+        if (alpha is None) != (beta is None):
+            raise ValueError(f'give both alpha and beta or neither, got alpha={alpha!r}, '
+                             f'beta={beta!r}')
+        if alpha is not None and target_coarse_ratio is not None:
+            raise ValueError('give either alpha/beta or target_coarse_ratio, got alpha='
+                             f'{alpha!r}, beta={beta!r}, target_coarse_ratio='
+                             f'{target_coarse_ratio!r}')
+        if alpha is None:
+            t = 0.5 if target_coarse_ratio is None else target_coarse_ratio
+            _check_open_unit('target_coarse_ratio', t)
+            _check_positive('concentration', concentration)
+            alpha, beta = beta_params(t, concentration)
+        _check_positive('alpha', alpha)
+        _check_positive('beta', beta)
+        _check_pdf_clip(pdf_clip)
+        self.alpha, self.beta = float(alpha), float(beta)
+        self.pdf_clip = (float(pdf_clip[0]), float(pdf_clip[1]))
+        self.loss_weight = _checked_weight('loss_weight', loss_weight)
+        self.gather = gather
+        self._loss_name = _checked_name(loss_name)
+
+    def forward(self, gate_probs: Tensor) -> Tensor:
+        """[B, Hc, Wc] probabilities of staying coarse -> scalar loss (times loss_weight)."""
+        x = _prepare(gate_probs, self.gather)
+        loss = ecdf_loss(x, lambda s: beta_cdf(s, self.alpha, self.beta, self.pdf_clip), dim=0)
+        return self.loss_weight * loss.mean()
+
+    @property
+    def loss_name(self) -> str:
+        return self._loss_name
+
+
+@MODELS.register_module()
+class GeneralizedBatchShapingLoss(nn.Module):
+    """gBaS (MSViT): a learned relaxed-Bernoulli prior per position, a Beta hyperprior on means.
+
+    Position k has the prior RB(mu_k, tau_k), ``mu_k = sigmoid(mu_logit[k])`` (the probability
+    that a sample exceeds 1/2, i.e. the position's expected hard coarse ratio) and
+    ``tau_k = sigmoid(tau_logit[k])`` in (0, 1) (1 with mu = 0.5 is uniform, smaller is more
+    peaked at 0 and 1). Both are parameters of shape ``grid_size``, trained with the model
+    (they always get a gradient, so DDP never sees them unused). The loss is
+
+        L_prior = mean_k sum_i (e_i - F_RB(x_(i)^k; mu_k, tau_k))^2 / B   (over the batch)
+        L_hyper = sum_j (e_j - F_Beta(mu_(j)))^2 / K                     (over the K means)
+        L       = loss_weight * (L_prior + L_hyper + tau_l1_weight * mean_k tau_k)
+
+    with the hyperprior Beta(t * c, (1 - t) * c), t = ``target_coarse_ratio``,
+    c = ``hyper_concentration``. Defaults follow Qualcomm's public gBaS example (hyperprior
+    Beta(3, 7), i.e. c = 10; temperature sigmoid-parameterized, initialized to 0.5; L1 weight
+    0.1 on it); the means start at the target. If the input grid is not ``grid_size`` (another
+    crop size), the parameter maps are resized bilinearly (align_corners=False) on their
+    logits for L_prior; L_hyper and the L1 always use the stored ``grid_size`` maps.
+
+    Args:
+        target_coarse_ratio: mean of the hyperprior, in (0, 1).
+        grid_size: (Hc, Wc) of the parameter maps, e.g. 512 / 32 = 16 for a 512 crop.
+        hyper_concentration: ``a + b`` of the hyperprior; larger keeps the mu_k closer to t.
+        tau_l1_weight: weight of the L1 penalty on the temperatures (>= 0).
+        init_tau: initial temperature, in (0, 1).
+        rb_eps: clip of x in the relaxed-Bernoulli CDF.
+        pdf_clip: (min, max) clip of the hyperprior density in the backward.
+        loss_weight: multiplies the total.
+        gather: match the ECDF over the batch gathered from all ranks.
+        loss_name: key in the losses dict; must start with ``loss``.
+    """
+
+    def __init__(self, target_coarse_ratio: float = 0.5, grid_size: Sequence[int] = (16, 16),
+                 hyper_concentration: float = 10.0, tau_l1_weight: float = 0.1,
+                 init_tau: float = 0.5, rb_eps: float = 1e-3,
+                 pdf_clip: Tuple[float, float] = (1e-3, 100.0), loss_weight: float = 1.0,
+                 gather: bool = True, loss_name: str = 'loss_gate_gbas') -> None:
+        super().__init__()
+        _check_open_unit('target_coarse_ratio', target_coarse_ratio)
+        _check_positive('hyper_concentration', hyper_concentration)
+        _check_open_unit('init_tau', init_tau)
+        if not (len(grid_size) == 2 and all(isinstance(g, int) and g > 0 for g in grid_size)):
+            raise ValueError(f'grid_size must be two positive ints (Hc, Wc), got {grid_size!r}')
+        if not 0.0 < rb_eps < 0.5:
+            raise ValueError(f'rb_eps must be in (0, 0.5), got {rb_eps!r}')
+        _check_pdf_clip(pdf_clip)
+        self.target_coarse_ratio = float(target_coarse_ratio)
+        self.hyper_alpha, self.hyper_beta = beta_params(target_coarse_ratio, hyper_concentration)
+        self.tau_l1_weight = _checked_weight('tau_l1_weight', tau_l1_weight)
+        self.rb_eps = float(rb_eps)
+        self.pdf_clip = (float(pdf_clip[0]), float(pdf_clip[1]))
+        self.loss_weight = _checked_weight('loss_weight', loss_weight)
+        self.gather = gather
+        self._loss_name = _checked_name(loss_name)
+        self.mu_logit = nn.Parameter(torch.full(tuple(grid_size), _logit(target_coarse_ratio)))
+        self.tau_logit = nn.Parameter(torch.full(tuple(grid_size), _logit(init_tau)))
+
+    def forward(self, gate_probs: Tensor) -> Tensor:
+        """[B, Hc, Wc] probabilities of staying coarse -> scalar loss (times loss_weight)."""
+        return self.loss_weight * sum(self.loss_terms(gate_probs).values())
+
+    def loss_terms(self, gate_probs: Tensor) -> Dict[str, Tensor]:
+        """The unweighted terms ``prior``, ``hyper``, ``tau_l1`` (scalars), for logging."""
+        x = _prepare(gate_probs, self.gather)
+        mu_logit, tau_logit = self._param_maps(x.shape[1:], x.dtype)
+        mu, tau = torch.sigmoid(mu_logit), torch.sigmoid(tau_logit)  # [Hc, Wc]
+        prior = ecdf_loss(x, lambda s: relaxed_bernoulli_cdf(s, mu, tau, self.rb_eps), dim=0)
+        mus = torch.sigmoid(self.mu_logit.to(x.dtype)).flatten()  # [K]
+        hyper = ecdf_loss(mus, lambda s: beta_cdf(s, self.hyper_alpha, self.hyper_beta,
+                                                  self.pdf_clip), dim=0)
+        tau_l1 = self.tau_l1_weight * torch.sigmoid(self.tau_logit.to(x.dtype)).mean()
+        return {'prior': prior.mean(), 'hyper': hyper, 'tau_l1': tau_l1}
+
+    @property
+    def mu(self) -> Tensor:
+        """Learned prior means, [*grid_size], detached."""
+        return torch.sigmoid(self.mu_logit.detach())
+
+    @property
+    def tau(self) -> Tensor:
+        """Learned prior temperatures, [*grid_size], detached."""
+        return torch.sigmoid(self.tau_logit.detach())
+
+    @property
+    def loss_name(self) -> str:
+        return self._loss_name
+
+    def _param_maps(self, grid: Tuple[int, int], dtype: torch.dtype) -> Tuple[Tensor, Tensor]:
+        """Parameter logits on the input's grid: [Hc, Wc] each (bilinear resize if needed)."""
+        maps = torch.stack([self.mu_logit, self.tau_logit]).to(dtype)  # [2, h, w]
+        if tuple(grid) != tuple(maps.shape[1:]):
+            maps = F.interpolate(maps[None], size=tuple(grid), mode='bilinear',
+                                 align_corners=False)[0]
+        return maps[0], maps[1]
+
+
+@MODELS.register_module()
+class TargetRateLoss(nn.Module):
+    """L0-style rate loss: ``(mean coarse probability over the (global) batch - target)^2``.
+
+    Only the overall rate is constrained (no shaping of the distribution); the squared form
+    (``norm='l2'``, default) is smooth and vanishes at the target, ``norm='l1'`` takes the
+    absolute difference (constant pull, as an L0 budget penalty).
+
+    Args:
+        target_coarse_ratio: target mean probability of staying coarse, in (0, 1).
+        norm: ``'l2'`` (squared) or ``'l1'`` (absolute).
+        loss_weight: multiplies the loss.
+        gather: average over the batch gathered from all ranks.
+        loss_name: key in the losses dict; must start with ``loss``.
+    """
+
+    def __init__(self, target_coarse_ratio: float = 0.5, norm: str = 'l2',
+                 loss_weight: float = 1.0, gather: bool = True,
+                 loss_name: str = 'loss_gate_rate') -> None:
+        super().__init__()
+        _check_open_unit('target_coarse_ratio', target_coarse_ratio)
+        if norm not in ('l1', 'l2'):
+            raise ValueError(f"norm must be 'l1' or 'l2', got {norm!r}")
+        self.target_coarse_ratio = float(target_coarse_ratio)
+        self.norm = norm
+        self.loss_weight = _checked_weight('loss_weight', loss_weight)
+        self.gather = gather
+        self._loss_name = _checked_name(loss_name)
+
+    def forward(self, gate_probs: Tensor) -> Tensor:
+        """[B, Hc, Wc] probabilities of staying coarse -> scalar loss (times loss_weight)."""
+        diff = _prepare(gate_probs, self.gather).mean() - self.target_coarse_ratio
+        return self.loss_weight * (diff.abs() if self.norm == 'l1' else diff ** 2)
+
+    @property
+    def loss_name(self) -> str:
+        return self._loss_name
+
+
+def _prepare(gate_probs: Tensor, gather: bool) -> Tensor:
+    """Check [B, Hc, Wc], cast to >= float32, gather over ranks if asked: [B_global, Hc, Wc]."""
+    if not isinstance(gate_probs, Tensor) or gate_probs.dim() != 3:
+        shape = tuple(gate_probs.shape) if isinstance(gate_probs, Tensor) else type(gate_probs)
+        raise ValueError(f'gate_probs must be a [B, Hc, Wc] tensor, got {shape}')
+    if not gate_probs.is_floating_point() or gate_probs.shape[0] == 0:
+        raise ValueError(f'gate_probs must be a non-empty float tensor, got dtype '
+                         f'{gate_probs.dtype}, shape {tuple(gate_probs.shape)}')
+    x = gate_probs.to(torch.promote_types(gate_probs.dtype, torch.float32))
+    return gather_with_grad(x, scale_grad_by_world_size=True) if gather else x
+
+
+def _logit(p: float) -> float:
+    return math.log(p) - math.log1p(-p)
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _check_open_unit(name: str, value: object) -> None:
+    if not (_is_real(value) and 0.0 < value < 1.0):
+        raise ValueError(f'{name} must be in the open interval (0, 1), got {value!r}')
+
+
+def _check_positive(name: str, value: object) -> None:
+    if not (_is_real(value) and math.isfinite(value) and value > 0):
+        raise ValueError(f'{name} must be a positive finite number, got {value!r}')
+
+
+def _checked_weight(name: str, value: object) -> float:
+    if not (_is_real(value) and math.isfinite(value) and value >= 0):
+        raise ValueError(f'{name} must be a non-negative finite number, got {value!r}')
+    return float(value)
+
+
+def _check_pdf_clip(pdf_clip: Sequence[float]) -> None:
+    if not (len(pdf_clip) == 2 and 0.0 <= pdf_clip[0] <= pdf_clip[1]):
+        raise ValueError(f'pdf_clip must be (min, max) with 0 <= min <= max, got {pdf_clip!r}')
+
+
+def _checked_name(loss_name: str) -> str:
+    if not (isinstance(loss_name, str) and loss_name.startswith('loss')):
+        raise ValueError(f"loss_name must be a str starting with 'loss' (mmseg only "
+                         f'backpropagates those), got {loss_name!r}')
+    return loss_name

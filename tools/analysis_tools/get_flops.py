@@ -1,0 +1,174 @@
+"""Count a segmentor's MACs (fvcore convention) per image, as inference runs it.
+
+    python tools/analysis_tools/get_flops.py CONFIG [CHECKPOINT] [--num-images N]
+        [--shape H W] [--json PATH] [--cfg-options key=value ...]
+
+Without ``--shape``: the mean (min, max) over the first N images of the config's validation
+set, each loaded by the test pipeline and normalized by the model's data preprocessor, with
+the real gate decisions of an MSViT (pass the trained CHECKPOINT: an untrained gate decides
+arbitrarily) and the config's test mode (a 'slide' test runs, and counts, every crop).
+With ``--shape H W``: one random [1, 3, H, W] input (N with ``--num-images``), a single forward
+as mmseg's own get_flops does; meaningful for static models only. Counting is
+:mod:`msvit_mm.analysis.flops` (mmengine's ``FlopAnalyzer`` + an attention handler).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import warnings
+from typing import Iterator, List, Optional
+
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+
+import msvit_mm  # noqa: E402,F401  (registers the modules)
+import torch  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.dataset import pseudo_collate  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.utils import ProgressBar  # noqa: E402
+from torch import Tensor, nn  # noqa: E402
+
+from msvit_mm.analysis.flops import count_images, summarize  # noqa: E402
+from msvit_mm.datasets.checks import check_data_root  # noqa: E402
+
+DEFAULT_NUM_IMAGES = 100
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', nargs='?', help='checkpoint (weights decide the gate)')
+    parser.add_argument('--num-images', type=int, default=None,
+                        help=f'images to average over (default {DEFAULT_NUM_IMAGES}, or 1 with '
+                             '--shape; <= 0: the whole validation set)')
+    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
+                        help='count random inputs of this size instead of real images')
+    parser.add_argument('--json', help='write the summary (and per-image counts) here')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings in the config, xxx=yyy pairs (as in mmseg)')
+    return parser.parse_args(argv)
+
+
+def build_model(cfg: Config, checkpoint: Optional[str]) -> nn.Module:
+    """The segmentor in eval mode on CPU; no pretrained backbone file is read."""
+    from mmengine.model import revert_sync_batchnorm
+    from mmengine.runner import load_checkpoint
+    from mmseg.registry import MODELS
+
+    cfg.model.pretrained = None
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)  # no init_weights(): the weights change no MAC count
+    if checkpoint is not None:
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(f'checkpoint file not found: {checkpoint}')
+        load_checkpoint(model, checkpoint, map_location='cpu')
+    model = revert_sync_batchnorm(model)
+    model.eval()
+    return model
+
+
+def build_val_dataset(cfg: Config):
+    """The config's validation dataset; a missing folder is named, with the way out."""
+    from mmseg.registry import DATASETS
+
+    dataset_cfg = cfg.val_dataloader.dataset
+    try:
+        check_data_root(dataset_cfg.get('data_root'), dataset_cfg.get('data_prefix'))
+    except FileNotFoundError as err:
+        raise FileNotFoundError(
+            f'{err} Or count random inputs with --shape H W (static models).') from None
+    dataset = DATASETS.build(dataset_cfg)
+    if len(dataset) == 0:
+        raise RuntimeError(f"the validation set under {dataset_cfg.get('data_root')} is empty")
+    return dataset
+
+
+def preprocessed(model: nn.Module, dataset, num: int) -> Iterator[Tensor]:
+    """The first ``num`` images of ``dataset`` as inference sees them: [1, 3, H, W] each."""
+    for i in range(num):
+        with torch.no_grad():
+            batch = model.data_preprocessor(pseudo_collate([dataset[i]]), training=False)
+        yield batch['inputs']
+
+
+def _with_progress(items: Iterator, total: int) -> Iterator:
+    bar = ProgressBar(total, file=sys.stderr)
+    for item in items:
+        yield item
+        bar.update()
+    sys.stderr.write('\n')
+
+
+def _gate_note(model: nn.Module, checkpoint: Optional[str], shape) -> Optional[str]:
+    tokenizer = getattr(getattr(model, 'backbone', None), 'tokenizer', None)
+    if getattr(tokenizer, 'gate_mode', None) != 'learned':
+        return None
+    if shape is not None:
+        return 'the gate decides on random noise: use real images for a dynamic model'
+    if checkpoint is None:
+        return 'no checkpoint: the gate is untrained and its decisions are arbitrary'
+    return None
+
+
+def format_table(summary: dict) -> str:
+    """The summary as aligned text lines."""
+    b = summary['breakdown']
+    rows = [
+        ('images', f"{summary['num_images']} ({summary['forwards_mean']:.2f} forwards each)"),
+        ('GMACs mean', f"{summary['gmacs_mean']:.3f}"),
+        ('GMACs min / max', f"{summary['gmacs_min']:.3f} / {summary['gmacs_max']:.3f}"),
+        ('tokens / image', f"{summary['tokens_mean']:.1f}"),
+        ('coarse ratio', f"{summary['coarse_ratio_mean']:.3f}"),
+        ('params (M)', f"{summary['params_m']:.2f}"),
+        ('  tokenizer+gate', f"{b['tokenizer_gate']:.3f} (gate {b['gate']:.3f})"),
+        ('  transformer', f"{b['transformer']:.3f}"),
+        ('  neck', f"{b['neck']:.3f}"),
+        ('  heads (decode)', f"{b['heads']:.3f}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return '\n'.join(f'{k:<{width}}  {v}' for k, v in rows)
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    args = parse_args(argv)
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'config file not found: {args.config}')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    model = build_model(cfg, args.checkpoint)
+    note = _gate_note(model, args.checkpoint, args.shape)
+    if note:
+        warnings.warn(note)
+    if args.shape is not None:
+        n = args.num_images if args.num_images and args.num_images > 0 else 1
+        images = (torch.randn(1, 3, *args.shape) for _ in range(n))
+        test_cfg = None  # one forward on the given shape
+    else:
+        dataset = build_val_dataset(cfg)
+        n = DEFAULT_NUM_IMAGES if args.num_images is None else args.num_images
+        n = len(dataset) if n <= 0 else min(n, len(dataset))
+        images = preprocessed(model, dataset, n)
+        test_cfg = model.test_cfg
+    records = list(_with_progress(count_images(model, images, test_cfg), n))
+    summary = summarize(records)
+    print(format_table(summary))
+    print('MACs: fvcore convention (1 multiply-add = 1), backbone + neck + decode head; the '
+          'auxiliary heads (training only) and the final logits resize are not counted.')
+    if args.json:
+        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
+        out = dict(summary, config=args.config, checkpoint=args.checkpoint,
+                   input='shape' if args.shape else 'val_images', shape=args.shape,
+                   note=note, per_image=[dict(gmacs=r['macs'] / 1e9, tokens=r['tokens'],
+                                              coarse_ratio=r['coarse_ratio'],
+                                              forwards=r['forwards']) for r in records])
+        with open(args.json, 'w') as f:
+            json.dump(out, f, indent=1)
+        print(f'wrote {args.json}')
+    return summary
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,62 @@
+"""Write the embedded synthetic segmentation set in the ADE20K layout.
+
+    python tools/dataset_converters/make_synthetic_ade20k.py --root data/ade
+    python tools/dataset_converters/make_synthetic_ade20k.py --root data/ade \\
+        --num-train 240 --num-val 60 --size 128 128 --seed 0 [--overwrite]
+
+The result is read by mmseg's own ``ADE20KDataset`` (``data_root=data/ade/ADEChallengeData2016``,
+``reduce_zero_label=True``). Rerunning with the same arguments does nothing; other arguments on
+an existing set need ``--overwrite``. See ``msvit_mm/datasets/synthetic_ade20k.py``.
+"""
+import argparse
+import os.path as osp
+import sys
+import time
+
+try:
+    from msvit_mm.datasets.synthetic_ade20k import make_synthetic_ade20k
+except ImportError:  # run from a checkout without `pip install -e .`
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+    from msvit_mm.datasets.synthetic_ade20k import make_synthetic_ade20k
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--root', default='data/ade',
+                        help='folder that will hold ADEChallengeData2016 (default: data/ade)')
+    parser.add_argument('--num-train', type=int, default=240, help='training images')
+    parser.add_argument('--num-val', type=int, default=60, help='validation images')
+    parser.add_argument('--size', type=int, nargs=2, default=(128, 128), metavar=('H', 'W'),
+                        help='image height and width (default: 128 128)')
+    parser.add_argument('--seed', type=int, default=0, help='seed of the set (default: 0)')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace the .jpg/.png files of a set made with other arguments')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    for name in ('num_train', 'num_val'):
+        if getattr(args, name) < 0:
+            sys.exit(f'error: --{name.replace("_", "-")} must be >= 0')
+    if min(args.size) < 1:
+        sys.exit('error: --size H W must be positive')
+    start = time.perf_counter()
+    try:
+        info = make_synthetic_ade20k(args.root, num_train=args.num_train, num_val=args.num_val,
+                                     size=args.size, seed=args.seed, overwrite=args.overwrite)
+    except FileExistsError as err:
+        sys.exit(f'error: {err}')
+    took = time.perf_counter() - start
+    h, w = info['size']
+    what = 'wrote' if info['written'] else 'already complete, nothing written:'
+    print(f"{what} {info['num_train']} training + {info['num_val']} validation images "
+          f"({h}x{w}, seed {info['seed']}) under {info['data_root']} in {took:.1f} s")
+    print('classes (ADE20K label id: name): '
+          + ', '.join(f'{k}: {v}' for k, v in sorted(info['classes'].items())))
+    print(f"use: data_root='{info['data_root']}' with mmseg's ADE20KDataset "
+          '(reduce_zero_label=True)')
+
+
+if __name__ == '__main__':
+    main()

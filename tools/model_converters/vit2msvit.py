@@ -1,0 +1,81 @@
+"""Convert a pretrained ViT (timm/DeiT, mmseg or mmpretrain) to MSViT's weight names.
+
+    python tools/model_converters/vit2msvit.py SRC DST [--img-size H [W]] [--patch-size 16]
+
+Like mmseg's ``vit2mmseg.py``, plus: mmseg / mmpretrain sources, layer scales folded,
+``pos_embed`` resized (bicubic) to the ``--img-size`` grid, classifier heads and
+distillation tokens dropped with a line in the report. The output is
+``{'state_dict': ..., 'meta': {'pos_embed_grid': [h, w], ...}}``, written atomically (a
+failure leaves no file). MSViT also loads the unconverted checkpoints directly.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import tempfile
+from typing import List, Optional
+
+import torch
+
+try:
+    from msvit_mm.models.backbones.pretrained import convert_checkpoint, read_checkpoint
+except ImportError:  # run from a checkout without `pip install -e .`
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+    from msvit_mm.models.backbones.pretrained import convert_checkpoint, read_checkpoint
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('src', help='source checkpoint path or URL')
+    parser.add_argument('dst', help='output checkpoint path')
+    parser.add_argument('--img-size', type=int, nargs='+', default=None,
+                        help='training image size H [W]: pos_embed is resized to its grid '
+                             '(default: keep the source grid)')
+    parser.add_argument('--patch-size', type=int, default=16, help='patch size of the model')
+    parser.add_argument('--source-grid', type=int, nargs=2, default=None, metavar=('H', 'W'),
+                        help='position grid of the source when it is not square')
+    parser.add_argument('--interpolate-mode', default='bicubic')
+    return parser.parse_args(argv)
+
+
+def save_atomic(obj: dict, dst: str) -> None:
+    """``torch.save`` to a temporary file next to ``dst``, then rename it onto ``dst``."""
+    folder = osp.dirname(osp.abspath(dst))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{osp.basename(dst)}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            torch.save(obj, f)
+        os.replace(tmp, dst)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    args = parse_args(argv)
+    grid = None
+    if args.img_size:
+        h, w = (args.img_size * 2)[:2]
+        grid = (h // args.patch_size, w // args.patch_size)
+    state, report, out_grid = convert_checkpoint(
+        read_checkpoint(args.src), args.src, grid, args.source_grid, args.interpolate_mode)
+    proj = state.get('patch_embed.projection.weight')
+    if proj is not None and tuple(proj.shape[-2:]) != (args.patch_size, args.patch_size):
+        raise ValueError(f'{args.src}: its patch embedding is {tuple(proj.shape[-2:])}, '
+                         f'not --patch-size {args.patch_size}')
+    report.loaded = [k for k in state if k not in report.converted and k not in report.resized]
+    meta = dict(converted_from=args.src, source_format=report.format,
+                pos_embed_grid=list(out_grid) if out_grid else None)
+    save_atomic(dict(state_dict=state, meta=meta), args.dst)
+    print(report.summary())
+    print(f'saved {len(state)} tensors to {args.dst}')
+    return dict(state_dict=state, meta=meta)
+
+
+if __name__ == '__main__':
+    try:
+        main()
+    except (OSError, ValueError, RuntimeError) as err:
+        sys.exit(f'vit2msvit: {err}')

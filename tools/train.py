@@ -1,0 +1,50 @@
+"""Train a segmentor (mmseg's tools/train.py flags; CPU/gloo and GPU/NCCL distributed).
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume] [--amp] [--cfg-options k=v ...]
+    tools/dist_train.sh CONFIG GPUS [...]
+"""
+import argparse
+import logging
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
+
+import msvit_mm  # noqa: E402,F401  (registers modules, checkpoint compat)
+from mmengine.logging import print_log  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+from mmseg.registry import RUNNERS  # noqa: E402
+from msvit_mm.engine.cli import add_common_args, check_dataloaders, load_config  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train a segmentor')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--resume', action='store_true', default=False,
+                        help='resume from the latest checkpoint in the work_dir automatically')
+    parser.add_argument('--amp', action='store_true', default=False,
+                        help='enable automatic-mixed-precision training')
+    return add_common_args(parser).parse_args()
+
+
+def main():
+    args = parse_args()
+    cfg = load_config(args)
+    if args.amp:
+        if cfg.optim_wrapper.type == 'AmpOptimWrapper':
+            print_log('AMP training is already enabled in your config.', logger='current',
+                      level=logging.WARNING)
+        else:
+            if cfg.optim_wrapper.type != 'OptimWrapper':
+                raise ValueError('--amp needs optim_wrapper.type=OptimWrapper, got '
+                                 f'{cfg.optim_wrapper.type}')
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.loss_scale = 'dynamic'
+    cfg.resume = args.resume
+    check_dataloaders(cfg)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
