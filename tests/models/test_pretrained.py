@@ -110,7 +110,8 @@ def variant(vit, kind: str) -> dict:
             for ls, lin in (('ls1', 'attn.proj'), ('ls2', 'mlp.fc2')):
                 gamma = torch.rand(32) + 0.5
                 state[f'blocks.{i}.{ls}.gamma'] = gamma
-                state[f'blocks.{i}.{lin}.weight'] = state[f'blocks.{i}.{lin}.weight'] / gamma[:, None]
+                key = f'blocks.{i}.{lin}.weight'
+                state[key] = state[key] / gamma[:, None]
                 state[f'blocks.{i}.{lin}.bias'] = state[f'blocks.{i}.{lin}.bias'] / gamma
         return state
     if kind == 'mmseg':  # a segmentor checkpoint: backbone + decode head
@@ -125,7 +126,8 @@ def variant(vit, kind: str) -> dict:
             for ls, lin in (('attn.gamma1', 'attn.proj'), ('ffn.gamma2', 'ffn.layers.1')):
                 gamma = torch.rand(32) + 0.5
                 state[f'layers.{i}.{ls}.weight'] = gamma
-                state[f'layers.{i}.{lin}.weight'] = state[f'layers.{i}.{lin}.weight'] / gamma[:, None]
+                key = f'layers.{i}.{lin}.weight'
+                state[key] = state[key] / gamma[:, None]
                 state[f'layers.{i}.{lin}.bias'] = state[f'layers.{i}.{lin}.bias'] / gamma
         state = {f'backbone.{k}': v for k, v in state.items()}
         state.update({'head.layers.head.weight': torch.randn(10, 32),
@@ -212,6 +214,18 @@ def test_truncated_file_names_it(vit, tmp_path):
     torch.save(variant(vit, 'timm'), path)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(RuntimeError, match=re.escape(str(path))):
+        build(path)
+
+
+def test_loader_error_without_file_name_is_wrapped(vit, tmp_path, monkeypatch):
+    from mmengine.runner.checkpoint import CheckpointLoader
+    path = tmp_path / 'other.pth'
+    torch.save(variant(vit, 'timm'), path)
+
+    def failing_load(*args, **kwargs):
+        raise EOFError('Ran out of input')
+    monkeypatch.setattr(CheckpointLoader, 'load_checkpoint', failing_load)
+    with pytest.raises(RuntimeError, match=re.escape(str(path)) + '.*Ran out of input'):
         build(path)
 
 

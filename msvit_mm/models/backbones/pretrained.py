@@ -62,7 +62,8 @@ LAYER_SCALES = {
 }
 # Model keys a checkpoint may carry while the configuration has none: dropped, as mmseg does.
 OPTIONAL = {'patch_embed.projection.bias': 'the model has patch_bias=False (set it True to use it)',
-            'ln1.weight': 'the model has final_norm=False', 'ln1.bias': 'the model has final_norm=False'}
+            'ln1.weight': 'the model has final_norm=False',
+            'ln1.bias': 'the model has final_norm=False'}
 
 
 @dataclass
@@ -98,7 +99,7 @@ def compact(keys: Sequence[str]) -> str:
     """``['layers.0.ln1.weight', 'layers.1.ln1.weight']`` -> ``'layers.*.ln1.weight (x2)'``."""
     counts: Dict[str, int] = {}
     for k in keys:
-        k = re.sub(r'^(layers|blocks)\.\d+\.', r'\1.*.', k)
+        k = re.sub(r'\.mlp\.\d+\.', '.mlp.*.', re.sub(r'^(layers|blocks)\.\d+\.', r'\1.*.', k))
         counts[k] = counts.get(k, 0) + 1
     return ', '.join(k if n == 1 else f'{k} (x{n})' for k, n in counts.items())
 
@@ -317,7 +318,8 @@ def missing_checkpoint_message(filename: str) -> str:
         f'deit_small_patch16_224-cd65a155.pth and save it as {filename};\n'
         '  * or ViT-S AugReg from timm, vit_small_patch16_224.augreg_in21k_ft_in1k: '
         'torch.save(timm.create_model(name, pretrained=True).state_dict(), path), or the '
-        'pytorch_model.bin of https://huggingface.co/timm/vit_small_patch16_224.augreg_in21k_ft_in1k;\n'
+        'pytorch_model.bin of '
+        'https://huggingface.co/timm/vit_small_patch16_224.augreg_in21k_ft_in1k;\n'
         '  * timm/DeiT, mmseg and mmpretrain ViT checkpoints load as they are; to convert one '
         'offline: python tools/model_converters/vit2msvit.py SRC DST;\n'
         '  * or train from scratch: --cfg-options model.pretrained=None '
@@ -334,8 +336,7 @@ def read_checkpoint(filename: str) -> Mapping:
     except FileNotFoundError as err:
         raise FileNotFoundError(missing_checkpoint_message(filename)) from err
     except Exception as err:  # truncated, corrupted or not a torch file
-        if filename in str(err):
-            raise
+        raise
         raise RuntimeError(f'cannot read pretrained checkpoint {filename!r}: '
                            f'{type(err).__name__}: {err}') from err
     if not isinstance(checkpoint, Mapping):
