@@ -336,7 +336,8 @@ def read_checkpoint(filename: str) -> Mapping:
     except FileNotFoundError as err:
         raise FileNotFoundError(missing_checkpoint_message(filename)) from err
     except Exception as err:  # truncated, corrupted or not a torch file
-        raise
+        if filename in str(err):
+            raise
         raise RuntimeError(f'cannot read pretrained checkpoint {filename!r}: '
                            f'{type(err).__name__}: {err}') from err
     if not isinstance(checkpoint, Mapping):
