@@ -13,6 +13,11 @@ A dynamic model is traced one image at a time (batch 1), in eval mode, so MSViT 
 packed path with that image's gate decisions and only the tokens that exist are counted.
 What is counted is what inference runs: backbone, neck and decode head (``mode='tensor'``);
 the auxiliary heads (training only) and the final resize of the logits are not.
+``torch.jit`` tracing runs the model's Python for real, so the per-image loop of packed
+attention is traced with that image's token count. Note that MSViT's tokenizer embeds every
+fine patch and every coarse region before the gate chooses, so its ``tokenizer_gate`` count
+exceeds "embed the active tokens only" (ViT-S 512, 50% coarse: 1280 embeddings for 640
+tokens, +0.19 GMACs, about 1% of the encoder).
 
 Example::
 
@@ -187,7 +192,7 @@ def merge_forwards(records: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
 
 
 def summarize(records: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
-    """Statistics over images (one record per image, from :func:`count_image`/:func:`merge_forwards`).
+    """Statistics over images: one record each, from :func:`count_image` / :func:`merge_forwards`.
 
     Returns:
         dict with ``num_images``, ``gmacs_mean/min/max``, ``tokens_mean``,

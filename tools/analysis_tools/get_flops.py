@@ -24,13 +24,13 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 import msvit_mm  # noqa: E402,F401  (registers the modules)
 import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.dataset import pseudo_collate  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.utils import ProgressBar  # noqa: E402
-from torch import Tensor, nn  # noqa: E402
+from torch import nn  # noqa: E402
 
 from msvit_mm.analysis.flops import count_images, summarize  # noqa: E402
-from msvit_mm.datasets.checks import check_data_root  # noqa: E402
+from msvit_mm.analysis.loading import (build_model, build_val_dataset,  # noqa: E402
+                                       preprocessed_inputs)
 
 DEFAULT_NUM_IMAGES = 100
 
@@ -48,48 +48,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, xxx=yyy pairs (as in mmseg)')
     return parser.parse_args(argv)
-
-
-def build_model(cfg: Config, checkpoint: Optional[str]) -> nn.Module:
-    """The segmentor in eval mode on CPU; no pretrained backbone file is read."""
-    from mmengine.model import revert_sync_batchnorm
-    from mmengine.runner import load_checkpoint
-    from mmseg.registry import MODELS
-
-    cfg.model.pretrained = None
-    cfg.model.backbone.init_cfg = None
-    model = MODELS.build(cfg.model)  # no init_weights(): the weights change no MAC count
-    if checkpoint is not None:
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'checkpoint file not found: {checkpoint}')
-        load_checkpoint(model, checkpoint, map_location='cpu')
-    model = revert_sync_batchnorm(model)
-    model.eval()
-    return model
-
-
-def build_val_dataset(cfg: Config):
-    """The config's validation dataset; a missing folder is named, with the way out."""
-    from mmseg.registry import DATASETS
-
-    dataset_cfg = cfg.val_dataloader.dataset
-    try:
-        check_data_root(dataset_cfg.get('data_root'), dataset_cfg.get('data_prefix'))
-    except FileNotFoundError as err:
-        raise FileNotFoundError(
-            f'{err} Or count random inputs with --shape H W (static models).') from None
-    dataset = DATASETS.build(dataset_cfg)
-    if len(dataset) == 0:
-        raise RuntimeError(f"the validation set under {dataset_cfg.get('data_root')} is empty")
-    return dataset
-
-
-def preprocessed(model: nn.Module, dataset, num: int) -> Iterator[Tensor]:
-    """The first ``num`` images of ``dataset`` as inference sees them: [1, 3, H, W] each."""
-    for i in range(num):
-        with torch.no_grad():
-            batch = model.data_preprocessor(pseudo_collate([dataset[i]]), training=False)
-        yield batch['inputs']
 
 
 def _with_progress(items: Iterator, total: int) -> Iterator:
@@ -147,10 +105,11 @@ def main(argv: Optional[List[str]] = None) -> dict:
         images = (torch.randn(1, 3, *args.shape) for _ in range(n))
         test_cfg = None  # one forward on the given shape
     else:
-        dataset = build_val_dataset(cfg)
+        dataset = build_val_dataset(
+            cfg, hint='Or count random inputs with --shape H W (static models).')
         n = DEFAULT_NUM_IMAGES if args.num_images is None else args.num_images
         n = len(dataset) if n <= 0 else min(n, len(dataset))
-        images = preprocessed(model, dataset, n)
+        images = preprocessed_inputs(model, dataset, n)
         test_cfg = model.test_cfg
     records = list(_with_progress(count_images(model, images, test_cfg), n))
     summary = summarize(records)

@@ -93,7 +93,8 @@ class MixedScaleTokenizer(BaseModule):
             draw = torch.rand(logits.shape, device='cpu') < self.random_coarse_ratio
             hard = draw.to(logits.device)
         else:
-            hard = torch.full_like(logits, self.gate_mode == 'all_coarse', dtype=torch.bool)
+            fill = torch.ones_like if self.gate_mode == 'all_coarse' else torch.zeros_like
+            hard = fill(logits, dtype=torch.bool)  # traceable (full_like with a bool is not)
         return hard, hard.to(logits.dtype)
 
     def forward(self, x: Tensor, patch_embed: nn.Module, fine_pos: Tensor,

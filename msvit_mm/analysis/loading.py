@@ -1,0 +1,63 @@
+"""Models and validation images for the analysis tools, as inference sees them."""
+import os.path as osp
+from typing import Iterator, Optional
+
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from torch import Tensor, nn
+
+from ..datasets.checks import check_data_root
+
+
+def build_model(cfg: Config, checkpoint: Optional[str] = None) -> nn.Module:
+    """The config's segmentor in eval mode on CPU, with ``checkpoint``'s weights if given.
+
+    No pretrained backbone file is read (``model.pretrained`` and ``init_cfg`` are cleared);
+    SyncBN becomes BN. A missing checkpoint is named.
+    """
+    from mmengine.model import revert_sync_batchnorm
+    from mmengine.runner import load_checkpoint
+    from mmseg.registry import MODELS
+
+    cfg.model.pretrained = None
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    if checkpoint is not None:
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(f'checkpoint file not found: {checkpoint}')
+        load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
+    model = revert_sync_batchnorm(model)
+    model.eval()
+    return model
+
+
+def build_val_dataset(cfg: Config, hint: str = ''):
+    """The config's validation dataset; a missing folder is named with how to prepare it."""
+    from mmseg.registry import DATASETS
+
+    dataset_cfg = cfg.val_dataloader.dataset
+    try:
+        check_data_root(dataset_cfg.get('data_root'), dataset_cfg.get('data_prefix'))
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f'{err}{(" " + hint) if hint else ""}') from None
+    dataset = DATASETS.build(dataset_cfg)
+    if len(dataset) == 0:
+        raise RuntimeError(f"the validation set under {dataset_cfg.get('data_root')} is empty")
+    return dataset
+
+
+def preprocessed(model: nn.Module, dataset, num: int) -> Iterator[dict]:
+    """The first ``num`` samples as inference sees them.
+
+    Yields ``dict(inputs=[1, 3, H, W] normalized, data_samples=[SegDataSample])``.
+    """
+    for i in range(min(num, len(dataset))):
+        with torch.no_grad():
+            yield model.data_preprocessor(pseudo_collate([dataset[i]]), training=False)
+
+
+def preprocessed_inputs(model: nn.Module, dataset, num: int) -> Iterator[Tensor]:
+    """Only the normalized [1, 3, H, W] inputs of :func:`preprocessed`."""
+    for batch in preprocessed(model, dataset, num):
+        yield batch['inputs']
