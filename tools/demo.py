@@ -3,7 +3,7 @@
     python tools/demo.py [--work-dir work_dirs/demo] [--iters N] [--data-root data/synthetic_ade]
 
 1. writes the synthetic ADE20K-layout set if it is absent (tools/dataset_converters/...);
-2. trains configs/msvit/msvit-t_upernet_1xb8-2k_synthetic-ade20k-128x128.py with mmengine's
+2. trains configs/msvit/msvit-t_upernet_1xb8-800_synthetic-ade20k-128x128.py with mmengine's
    Runner and evaluates it on the validation split;
 3. prints mIoU beside the majority-class baseline, mean tokens per image, coarse ratio and
    mean GMACs (real gate decisions, every validation image), and writes pictures of the gate's
@@ -29,7 +29,7 @@ from msvit_mm.analysis.loading import preprocessed, preprocessed_inputs  # noqa:
 from msvit_mm.datasets.synthetic_ade20k import make_synthetic_ade20k  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = osp.join(REPO, 'configs/msvit/msvit-t_upernet_1xb8-2k_synthetic-ade20k-128x128.py')
+CONFIG = osp.join(REPO, 'configs/msvit/msvit-t_upernet_1xb8-800_synthetic-ade20k-128x128.py')
 
 
 def parse_args():

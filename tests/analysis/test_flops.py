@@ -32,7 +32,7 @@ from msvit_mm.analysis.flops import (EXTRA_OP_HANDLES, count_image, merge_forwar
 from msvit_mm.models.backbones import MSViT
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SMALL_CONFIG = osp.join(ROOT, 'configs/msvit/msvit-t_upernet_1xb8-2k_synthetic-ade20k-128x128.py')
+SMALL_CONFIG = osp.join(ROOT, 'configs/msvit/msvit-t_upernet_1xb8-800_synthetic-ade20k-128x128.py')
 C, LAYERS, P, SC = 384, 12, 16, 32
 VIT_S = dict(patch_size=P, embed_dims=C, num_layers=LAYERS, num_heads=6, mlp_ratio=4,
              out_indices=(LAYERS - 1,), final_norm=True)

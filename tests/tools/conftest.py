@@ -10,7 +10,7 @@ import pytest
 from msvit_mm.datasets.synthetic_ade20k import make_synthetic_ade20k
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SMALL_CONFIG = osp.join(REPO, 'configs/msvit/msvit-t_upernet_1xb8-2k_synthetic-ade20k-128x128.py')
+SMALL_CONFIG = osp.join(REPO, 'configs/msvit/msvit-t_upernet_1xb8-800_synthetic-ade20k-128x128.py')
 
 
 @pytest.fixture(scope='session')

@@ -1,5 +1,5 @@
 # A small MSViT + UPerNet on the embedded synthetic ADE20K (128x128): the quick start and the
-# tests. The MSViT-S UPerNet recipe scaled down (6 layers, 96 wide, from scratch, 2k
+# tests. The MSViT-S UPerNet recipe scaled down (6 layers, 96 wide, from scratch, 800
 # iterations), with CPU-friendly settings (BN instead of SyncBN, no dataloader workers).
 # The data: python tools/dataset_converters/make_synthetic_ade20k.py --root data/synthetic_ade
 _base_ = ['./msvit-s_upernet_8xb2-80k_ade20k-512x512.py']
@@ -48,7 +48,7 @@ test_dataloader = val_dataloader
 
 # schedule: short, from scratch
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
-max_iters = 2000
+max_iters = 800
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=100),
     dict(type='PolyLR', eta_min=0.0, power=1.0, begin=100, end=max_iters, by_epoch=False),
