@@ -4,6 +4,7 @@ import os.path as osp
 from argparse import ArgumentParser, Namespace
 
 from mmengine.config import Config, DictAction
+from mmengine.utils import import_modules_from_strings
 
 from ..datasets.checks import check_data_root
 from .launcher import prepare_distributed
@@ -31,11 +32,45 @@ def load_config(args: Namespace) -> Config:
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+        if 'custom_imports' in cfg:  # fromfile imported the file's; import what the CLI added
+            import_modules_from_strings(**cfg.custom_imports)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-    return prepare_distributed(cfg, args.launcher)
+    return prepare_distributed(use_checked_loading(cfg), args.launcher)
+
+
+CHECKED = {'LoadImageFromFile': 'CheckedLoadImageFromFile',
+           'LoadAnnotations': 'CheckedLoadAnnotations'}
+
+
+def use_checked_loading(cfg: Config) -> Config:
+    """Swap mmcv/mmseg's image and label loaders for the checked ones, in every pipeline.
+
+    The checked loaders (msvit_mm/datasets/transforms.py) take the same arguments and give
+    the same output on good files; an unreadable file or a label value outside the classes
+    raises an error that names the file instead of training on it. ``num_classes`` comes from
+    the decode head.
+    """
+    num_classes = cfg.get('model', {}).get('decode_head', {}).get('num_classes')
+
+    def visit(node):
+        if isinstance(node, dict):
+            if node.get('type') in CHECKED:
+                if node['type'] == 'LoadAnnotations' and num_classes is not None:
+                    node['num_classes'] = num_classes
+                node['type'] = CHECKED[node['type']]
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                visit(value)
+
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'tta_pipeline'):
+        if cfg.get(key):
+            visit(cfg[key])
+    return cfg
 
 
 def check_dataloaders(cfg: Config, names=('train_dataloader', 'val_dataloader',

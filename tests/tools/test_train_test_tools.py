@@ -1,4 +1,5 @@
 """tools/train.py, tools/test.py, tools/dist_train.sh and mmseg's own train.py, end to end."""
+import glob
 import os.path as osp
 
 import mmseg
@@ -53,13 +54,20 @@ def test_test_tool_reports_miou(trained, tiny_data_root, tmp_path):
 
 
 def test_dist_train_two_cpu_processes(tiny_data_root, tmp_path):
+    probe = str(tmp_path / 'probe')
     run_tool(['bash', 'tools/dist_train.sh', SMALL_CONFIG, '2', '--work-dir', str(tmp_path),
-              '--cfg-options', *quick_options(tiny_data_root, max_iters=2, interval=2)],
-             env=dict(PYTHON=PYTHON, PORT=str(free_port())))
+              '--cfg-options', *quick_options(tiny_data_root, max_iters=2, interval=2),
+              'custom_imports.imports=[msvit_mm,tests.tools.probe_gate_loss]'],
+             env=dict(PYTHON=PYTHON, PORT=str(free_port()), MSVIT_PROBE_FILE=probe))
+    # each rank has 2 images; the gate loss's ECDF runs over the global batch of 4
+    for rank in (0, 1):
+        with open(f'{probe}.{rank}') as f:
+            assert [line.split() for line in f] == [['2', '4'], ['2', '4']]
     assert osp.isfile(osp.join(str(tmp_path), 'iter_2.pth'))
-    logs = open(next(iter(__import__('glob').glob(osp.join(str(tmp_path), '*', '*.log'))))).read()
-    assert 'world_size: 2' in logs.replace('    ', ' ') or "'world_size': 2" in logs or \
-        'Distributed launcher: pytorch' in logs
+    logs = open(glob.glob(osp.join(str(tmp_path), '*', '*.log'))[0]).read()
+    # mmengine's runtime environment report: two processes ('GPU number' is the world size)
+    assert 'Distributed training: True' in logs and 'GPU number: 2' in logs
+    assert 'loss_gate_gbas' in logs
 
 
 def test_mmseg_own_train_tool_with_custom_imports(tiny_data_root, tmp_path):
