@@ -75,3 +75,11 @@ def test_mmseg_own_train_tool_with_custom_imports(tiny_data_root, tmp_path):
     run_tool([PYTHON, mmseg_train, SMALL_CONFIG, '--work-dir', str(tmp_path), '--cfg-options',
               *quick_options(tiny_data_root, max_iters=2, interval=2)])
     assert osp.isfile(osp.join(str(tmp_path), 'iter_2.pth'))
+
+
+def test_dist_test_two_cpu_processes(trained, tiny_data_root, tmp_path):
+    proc = run_tool(['bash', 'tools/dist_test.sh', SMALL_CONFIG, osp.join(trained, 'iter_4.pth'),
+                     '2', '--work-dir', str(tmp_path), '--cfg-options',
+                     f'test_dataloader.dataset.data_root={tiny_data_root}'],
+                    env=dict(PYTHON=PYTHON, PORT=str(free_port())))
+    assert 'mIoU' in proc.stdout + proc.stderr
