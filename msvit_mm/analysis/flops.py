@@ -14,10 +14,9 @@ packed path with that image's gate decisions and only the tokens that exist are 
 What is counted is what inference runs: backbone, neck and decode head (``mode='tensor'``);
 the auxiliary heads (training only) and the final resize of the logits are not.
 ``torch.jit`` tracing runs the model's Python for real, so the per-image loop of packed
-attention is traced with that image's token count. Note that MSViT's tokenizer embeds every
-fine patch and every coarse region before the gate chooses, so its ``tokenizer_gate`` count
-exceeds "embed the active tokens only" (ViT-S 512, 50% coarse: 1280 embeddings for 640
-tokens, +0.19 GMACs, about 1% of the encoder).
+attention is traced with that image's token count. In packed (inference) execution MSViT's
+tokenizer embeds only the tokens that exist, after the gate has decided, so the
+``tokenizer_gate`` count is the gate, the pooling and those embeddings.
 
 Example::
 

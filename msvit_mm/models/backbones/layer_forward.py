@@ -24,13 +24,15 @@ def _branch_drop(module: nn.Module, x: Tensor, sample_index: Optional[Tensor],
 
 def layer_forward(layer: nn.Module, x: Tensor, key_valid: Optional[Tensor] = None,
                   seqlens: Optional[Sequence[int]] = None,
-                  sample_index: Optional[Tensor] = None) -> Tensor:
+                  sample_index: Optional[Tensor] = None,
+                  cu_seqlens: Optional[Tensor] = None) -> Tensor:
     """One encoder layer.
 
     Args:
         layer: an mmseg ``TransformerEncoderLayer``.
         x: masked form [B, N, C] (with ``key_valid`` [B, N] or None) or packed form [T, C]
-            (with ``seqlens``, tokens per image, and ``sample_index`` [T]).
+            (with ``seqlens``, tokens per image, ``sample_index`` [T] and optionally
+            ``cu_seqlens`` [B + 1] int32 offsets for a GPU variable-length kernel).
 
     Returns:
         Same shape as ``x``.
@@ -44,7 +46,7 @@ def layer_forward(layer: nn.Module, x: Tensor, key_valid: Optional[Tensor] = Non
         if seqlens is None:
             a = masked_attention(h, mha.attn, key_valid, drop_p)
         else:
-            a = packed_attention(h, mha.attn, seqlens, drop_p)
+            a = packed_attention(h, mha.attn, seqlens, drop_p, cu_seqlens)
         x = x + _branch_drop(mha.dropout_layer, mha.proj_drop(a), sample_index, num_samples)
         ffn = layer.ffn
         f = ffn.gamma2(ffn.layers(layer.ln2(x)))

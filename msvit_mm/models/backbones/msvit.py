@@ -1,13 +1,13 @@
 """MSViT backbone: mmseg's VisionTransformer with a mixed-scale tokenizer."""
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import torch
 from mmengine.logging import print_log
 from mmseg.models.backbones import VisionTransformer
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from ...ops.packing import pack, to_dense, unpack
+from ...ops.attention import cumulative_seqlens
+from ...ops.packing import PackedLayout, packed_cell_rows, packed_to_dense, to_dense
 from ...ops.patchify import seq_to_map
 from ..tokenizers import MixedScaleTokens
 from .layer_forward import layer_forward
@@ -126,20 +126,23 @@ class MSViT(VisionTransformer):
         fine_pos, cls_pos = self.fine_pos_embed(
             ((x.shape[-2] + self.patch_size - 1) // self.patch_size,
              (x.shape[-1] + self.patch_size - 1) // self.patch_size))
-        toks = self.tokenizer(x, self.patch_embed, fine_pos, coarse_mask)
+        packed = self.resolve_execution() == 'packed'
+        toks = self.tokenizer(x, self.patch_embed, fine_pos, coarse_mask, packed=packed)
         prefix = None
         if self.with_cls_token:
             prefix = self.drop_after_pos((self.cls_token + cls_pos).expand(x.shape[0], -1, -1))
         toks.coarse, toks.fine = self.drop_after_pos(toks.coarse), self.drop_after_pos(toks.fine)
-        seq, active = toks.full_sequence(prefix)
-        if self.pre_norm:
-            seq = self.pre_ln(seq)
-        run = self._run_masked if self.resolve_execution() == 'masked' else self._run_packed
-        outs = run(seq, active, toks)
+        outs = self._run_packed(toks, prefix) if packed else self._run_masked(toks, prefix)
         aux = dict(gate_logits=toks.gate_logits, gate_probs=toks.gate_probs,
                    coarse_mask=toks.coarse_mask, tokens_per_image=toks.tokens_per_image(),
                    coarse_ratio=toks.coarse_ratio())
         return tuple(outs), aux
+
+    def _is_out(self, i: int) -> bool:
+        return i in self.out_indices
+
+    def _final(self, i: int, x: Tensor) -> Tensor:
+        return self.norm1(x) if self.final_norm and i == len(self.layers) - 1 else x
 
     def _output(self, seq: Tensor, toks: MixedScaleTokens):
         """Full sequence [B, P + Nc + Nf, C] -> dense map [B, C, Hv, Wv] (+ cls)."""
@@ -149,13 +152,11 @@ class MSViT(VisionTransformer):
         dense = dense[:, :, :toks.valid_hw[0], :toks.valid_hw[1]].contiguous()
         return [dense, seq[:, 0]] if self.output_cls_token else dense
 
-    def _is_out(self, i: int) -> bool:
-        return i in self.out_indices
-
-    def _final(self, i: int, x: Tensor) -> Tensor:
-        return self.norm1(x) if self.final_norm and i == len(self.layers) - 1 else x
-
-    def _run_masked(self, seq: Tensor, active: Tensor, toks: MixedScaleTokens) -> List:
+    def _run_masked(self, toks: MixedScaleTokens, prefix: Optional[Tensor]) -> List:
+        """Every token of both scales; attention masked by the decisions (dense form)."""
+        seq, active = toks.full_sequence(prefix)
+        if self.pre_norm:
+            seq = self.pre_ln(seq)
         key_valid = None if bool(active.all()) else active
         outs = [self._output(seq, toks)] if self.out_origin else []
         for i, layer in enumerate(self.layers):
@@ -164,15 +165,24 @@ class MSViT(VisionTransformer):
                 outs.append(self._output(seq, toks))
         return outs
 
-    def _run_packed(self, seq: Tensor, active: Tensor, toks: MixedScaleTokens) -> List:
-        x, seqlens = pack(seq, active)
-        seqlens = seqlens.tolist()
-        sample_index = torch.repeat_interleave(
-            torch.arange(len(seqlens), device=x.device),
-            torch.as_tensor(seqlens, device=x.device))
-        outs = [self._output(unpack(x, active), toks)] if self.out_origin else []
+    def _packed_output(self, x: Tensor, layout: PackedLayout, toks: MixedScaleTokens,
+                       cell_rows: Tensor):
+        """Packed tokens [T, C] -> dense map [B, C, Hv, Wv] (+ cls), one gather."""
+        dense = packed_to_dense(x, layout, toks.coarse_weight, toks.ratio, cell_rows)
+        return [dense, x[layout.first_rows]] if self.output_cls_token else dense
+
+    def _run_packed(self, toks: MixedScaleTokens, prefix: Optional[Tensor]) -> List:
+        """Only the tokens that exist, concatenated over the batch (packed form)."""
+        x, layout = toks.packed_sequence(prefix)
+        if self.pre_norm:
+            x = self.pre_ln(x)
+        cu_seqlens = cumulative_seqlens(layout.seqlens, x.device) if x.is_cuda else None
+        run = dict(seqlens=layout.seqlens, sample_index=layout.sample_index,
+                   cu_seqlens=cu_seqlens)
+        rows = packed_cell_rows(layout, toks.coarse_weight, toks.ratio)
+        outs = [self._packed_output(x, layout, toks, rows)] if self.out_origin else []
         for i, layer in enumerate(self.layers):
-            x = self._final(i, layer_forward(layer, x, seqlens=seqlens, sample_index=sample_index))
+            x = self._final(i, layer_forward(layer, x, **run))
             if self._is_out(i):
-                outs.append(self._output(unpack(x, active), toks))
+                outs.append(self._packed_output(x, layout, toks, rows))
         return outs

@@ -9,8 +9,8 @@ from torch import Tensor, nn
 
 from ...ops.gumbel import gumbel_sigmoid, straight_through
 from ...ops.packing import token_activity
-from ...ops.patchify import (grid_size, in_bounds_mask, pad_to_multiple, pool_pos_embed,
-                             region_pixels)
+from ...ops.patchify import (gather_patches, grid_size, in_bounds_mask, map_to_seq,
+                             pad_to_multiple, pool_pos_embed, region_pixels)
 from .mixed_scale_tokens import MixedScaleTokens
 from .region_gate import RegionGate
 
@@ -98,7 +98,7 @@ class MixedScaleTokenizer(BaseModule):
         return hard, hard.to(logits.dtype)
 
     def forward(self, x: Tensor, patch_embed: nn.Module, fine_pos: Tensor,
-                coarse_mask: Optional[Tensor] = None) -> MixedScaleTokens:
+                coarse_mask: Optional[Tensor] = None, packed: bool = False) -> MixedScaleTokens:
         """Tokenize a batch.
 
         Args:
@@ -109,6 +109,9 @@ class MixedScaleTokenizer(BaseModule):
             coarse_mask: optional [B, Hc, Wc] bool decisions that replace the gate's (for
                 analysis, benchmarks and tests); in learned mode the gate still runs and its
                 probabilities carry the straight-through gradient.
+            packed: embed only the tokens that exist, after the gate has decided, and return
+                them in packed form (see :class:`MixedScaleTokens`); otherwise every fine
+                patch and every coarse region is embedded (dense form).
         """
         valid_hw = grid_size(x.shape[-2:], self.patch_size)
         if tuple(fine_pos.shape[-2:]) != valid_hw:
@@ -116,13 +119,6 @@ class MixedScaleTokenizer(BaseModule):
         x = pad_to_multiple(x, self.coarse_patch_size)
         grid = (x.shape[-2] // self.coarse_patch_size, x.shape[-1] // self.coarse_patch_size)
         padded_hw = (grid[0] * self.ratio, grid[1] * self.ratio)
-        fine, _ = patch_embed(x)  # B, Hp*Wp, C
-        coarse, _ = patch_embed(F.avg_pool2d(x, self.ratio))  # B, Hc*Wc, C
-        fine_pos_p = F.pad(fine_pos, (0, padded_hw[1] - valid_hw[1], 0, padded_hw[0] - valid_hw[0]),
-                           mode='replicate') if padded_hw != valid_hw else fine_pos
-        fine = fine + fine_pos_p.flatten(2).transpose(1, 2)
-        coarse = coarse + pool_pos_embed(fine_pos, self.ratio, padded_hw).flatten(2).transpose(1, 2)
-
         if self.gate_mode == 'learned':
             logits = self.gate(region_pixels(x, self.coarse_patch_size)).reshape(-1, *grid)
         else:  # forced modes skip the gate (its parameters get no gradient: see README)
@@ -135,7 +131,57 @@ class MixedScaleTokenizer(BaseModule):
                 else mask.to(logits.dtype)
         coarse_active, fine_active = token_activity(
             mask, self.ratio, in_bounds_mask(padded_hw, valid_hw, x.device))
+        fine_pos_p = F.pad(fine_pos, (0, padded_hw[1] - valid_hw[1], 0, padded_hw[0] - valid_hw[0]),
+                           mode='replicate') if padded_hw != valid_hw else fine_pos
+        fine_pos_seq = map_to_seq(fine_pos_p)  # 1, Hp*Wp, C
+        coarse_pos_seq = map_to_seq(pool_pos_embed(fine_pos, self.ratio, padded_hw))
+        if packed:
+            coarse = self._embed_active(x, patch_embed, coarse_active, self.coarse_patch_size,
+                                        coarse_pos_seq[0])
+            fine = self._embed_active(x, patch_embed, fine_active, self.patch_size,
+                                      fine_pos_seq[0])
+        else:
+            fine = patch_embed(x)[0] + fine_pos_seq  # B, Hp*Wp, C
+            coarse = patch_embed(F.avg_pool2d(x, self.ratio))[0] + coarse_pos_seq  # B, Hc*Wc, C
         return MixedScaleTokens(
             coarse=coarse, fine=fine, coarse_mask=mask, coarse_weight=weight,
             coarse_active=coarse_active, fine_active=fine_active, gate_logits=logits,
             gate_probs=torch.sigmoid(logits), ratio=self.ratio, grid=grid, valid_hw=valid_hw)
+
+    def _embed_active(self, x: Tensor, patch_embed: nn.Module, active: Tensor, size: int,
+                      pos: Tensor) -> Tensor:
+        """Embed the active ``size`` patches of ``x`` [B, C_in, H, W] (active [B, n]) -> [T, C].
+
+        A ``size`` patch is average-pooled to ``patch_size`` first (a coarse region); ``pos``
+        [n, C] are the position embeddings of the n patches. When only some patches are
+        active and the projection embeds each patch alone, their pixels are gathered and
+        projected by one matrix product; otherwise (e.g. all fine) the projection runs on
+        the whole image, mmseg's own computation, and the active tokens are kept.
+        """
+        batch_index, cell_index = active.nonzero(as_tuple=True)
+        pool = size // self.patch_size
+        every = batch_index.numel() == active.numel()
+        if not every and is_patchify(patch_embed.projection, self.patch_size):
+            pixels = gather_patches(x, size, batch_index, cell_index)  # T, C_in, size, size
+            if pool > 1:
+                pixels = F.avg_pool2d(pixels, pool)
+            proj = patch_embed.projection
+            tokens = F.linear(pixels.flatten(1), proj.weight.flatten(1), proj.bias)
+            if patch_embed.norm is not None:
+                tokens = patch_embed.norm(tokens)
+            return tokens + pos[cell_index]
+        tokens = patch_embed(F.avg_pool2d(x, pool) if pool > 1 else x)[0]  # B, n, C
+        if every:
+            return (tokens + pos).flatten(0, 1)
+        return tokens[batch_index, cell_index] + pos[cell_index]
+
+
+def is_patchify(proj: nn.Module, patch_size: int) -> bool:
+    """Whether ``proj`` embeds each ``patch_size`` patch alone (conv, kernel = stride, no padding).
+
+    Then embedding a patch is one matrix product on its flattened pixels, and only the
+    patches that become tokens need embedding.
+    """
+    p = (patch_size, patch_size)
+    return (isinstance(proj, nn.Conv2d) and proj.kernel_size == p and proj.stride == p
+            and proj.padding == (0, 0) and proj.dilation == (1, 1) and proj.groups == 1)

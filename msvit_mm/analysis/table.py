@@ -1,0 +1,289 @@
+"""Accuracy against compute for trained runs: one row per run (or per gate threshold).
+
+A row holds the run's mIoU and, over real validation images with the real gate decisions,
+its mean MACs (fvcore convention, :mod:`msvit_mm.analysis.flops`), tokens per image and
+coarse ratio. The mIoU is the run's last logged validation (``scalars.json``) when that was
+taken at the checkpoint's iteration; otherwise, and always at a changed gate threshold, it is
+evaluated here with mmseg's ``IoUMetric`` over the same images the MACs are counted on.
+
+Example::
+
+    rows = table_rows(['work_dirs/bench/msvit-t_...', 'work_dirs/bench/vit-t16_...'])
+    print(markdown_table(rows))
+    plot_miou_vs_gmacs(rows, 'miou_vs_gmacs.png')
+"""
+import glob
+import json
+import os.path as osp
+import re
+import sys
+from typing import Dict, Iterator, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from torch import nn
+
+from .flops import count_images, summarize
+from .loading import build_model, build_val_dataset, preprocessed
+
+__all__ = ['COLUMNS', 'evaluate_and_count', 'find_run', 'logged_validation', 'markdown_table',
+           'plot_miou_vs_gmacs', 'run_kind', 'table_rows']
+
+COLUMNS = ('run', 'kind', 'mIoU', 'GMACs', 'tokens/img', 'coarse ratio', 'params M')
+
+
+def _checkpoint_iter(path: str) -> Optional[int]:
+    match = re.fullmatch(r'iter_(\d+)\.pth', osp.basename(path))
+    return int(match.group(1)) if match else None
+
+
+def find_run(work_dir: str) -> Dict[str, object]:
+    """The dumped config and the last checkpoint of a ``tools/train.py`` work dir.
+
+    The config is ``WORK_DIR/<name>.py`` (the one named like the folder if there are several,
+    else the newest); the checkpoint is the one ``last_checkpoint`` names (looked up in the
+    work dir if the recorded path moved), else the highest ``iter_N.pth``.
+
+    Returns:
+        ``dict(name, work_dir, config, checkpoint, iteration)`` (iteration None if the file
+        is not named ``iter_N.pth``).
+    """
+    if not osp.isdir(work_dir):
+        raise FileNotFoundError(f'work dir not found: {work_dir}')
+    name = osp.basename(osp.normpath(work_dir))
+    configs = sorted(glob.glob(osp.join(work_dir, '*.py')), key=osp.getmtime)
+    if not configs:
+        raise FileNotFoundError(f'no dumped config (*.py) in {work_dir}: is it a tools/train.py '
+                                'work dir?')
+    named = [c for c in configs if osp.splitext(osp.basename(c))[0] == name]
+    config = (named or configs)[-1]
+    checkpoint = None
+    last = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(last):
+        with open(last) as f:
+            recorded = f.read().strip()
+        for candidate in (recorded, osp.join(work_dir, osp.basename(recorded))):
+            if recorded and osp.isfile(candidate):
+                checkpoint = candidate
+                break
+    if checkpoint is None:
+        iters = [p for p in glob.glob(osp.join(work_dir, 'iter_*.pth')) if _checkpoint_iter(p)]
+        if not iters:
+            raise FileNotFoundError(f'no checkpoint (last_checkpoint or iter_N.pth) in {work_dir}')
+        checkpoint = max(iters, key=_checkpoint_iter)
+    return dict(name=name, work_dir=work_dir, config=config, checkpoint=checkpoint,
+                iteration=_checkpoint_iter(checkpoint))
+
+
+def logged_validation(work_dir: str) -> Optional[Dict[str, float]]:
+    """The last validation line (``mIoU``, ``aAcc``, ``mAcc``, ``step``) of the run's logs.
+
+    Reads ``WORK_DIR/<timestamp>/vis_data/scalars.json`` (one JSON object per line) of every
+    session, oldest first; None if no line holds ``mIoU``.
+    """
+    found = None
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if not line:
+                    continue
+                entry = json.loads(line)
+                if 'mIoU' in entry:
+                    found = entry
+    return found
+
+
+def run_kind(model: nn.Module) -> str:
+    """'msvit' for a learned gate; 'baseline' for a forced gate mode or a plain ViT."""
+    tokenizer = getattr(getattr(model, 'backbone', None), 'tokenizer', None)
+    return 'msvit' if getattr(tokenizer, 'gate_mode', None) == 'learned' else 'baseline'
+
+
+def _iou_metric(cfg: Config):
+    from mmseg.evaluation import IoUMetric
+
+    evaluator = cfg.get('val_evaluator', None)
+    kind = evaluator.get('type') if isinstance(evaluator, dict) else None
+    if kind is IoUMetric or (isinstance(kind, str) and kind.split('.')[-1] == 'IoUMetric'):
+        kwargs = {k: v for k, v in evaluator.items() if k != 'type'}
+        return IoUMetric(**dict(dict(prefix='table'), **kwargs))
+    return IoUMetric(iou_metrics=['mIoU'], prefix='table')
+
+
+def _iou_summary(metric, results: list) -> Dict[str, float]:
+    """``aAcc``, ``mIoU``, ``mAcc`` (percent, 2 decimals) as ``IoUMetric.compute_metrics``
+    gives them, without its per-class table in the log."""
+    areas = [sum(parts) for parts in zip(*results)]
+    ret = metric.total_area_to_metrics(*areas, metric.metrics, metric.nan_to_num, metric.beta)
+    return {('aAcc' if k == 'aAcc' else 'm' + k): float(np.round(np.nanmean(v) * 100, 2))
+            for k, v in ret.items() if k in ('aAcc', 'IoU', 'Acc')}
+
+
+def evaluate_and_count(model: nn.Module, dataset, num_images: int, metric=None,
+                       progress: bool = False) -> Dict[str, object]:
+    """MACs statistics (and the metric, if given) over the first ``num_images`` images.
+
+    Each image is preprocessed as inference sees it, counted with
+    :func:`~msvit_mm.analysis.flops.count_images` (the model's test mode: whole or slide)
+    and, with ``metric`` (an mmseg ``IoUMetric``), predicted with ``model.predict``.
+
+    Returns:
+        :func:`~msvit_mm.analysis.flops.summarize`'s dict, plus ``aAcc``/``mIoU``/``mAcc``
+        with a metric.
+    """
+    n = min(num_images, len(dataset))
+    bar = None
+    if progress:
+        from mmengine.utils import ProgressBar
+        bar = ProgressBar(n, file=sys.stderr)
+    records = []
+    if metric is not None:
+        metric.dataset_meta = dataset.metainfo
+    for batch in preprocessed(model, dataset, n):
+        records.extend(count_images(model, [batch['inputs']], model.test_cfg))
+        if metric is not None:
+            with torch.no_grad():
+                preds = model.predict(batch['inputs'], batch['data_samples'])
+            metric.process({}, [p.to_dict() for p in preds])
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        sys.stderr.write('\n')
+    out = summarize(records)
+    if metric is not None:
+        out.update(_iou_summary(metric, metric.results))
+    return out
+
+
+def _row(run: dict, kind: str, stats: dict, miou: float, source: str,
+         threshold: Optional[float]) -> Dict[str, object]:
+    return dict(
+        run=run['name'] if threshold is None else f"{run['name']} (t={threshold:g})",
+        kind=kind, mIoU=miou, miou_source=source, gmacs=stats['gmacs_mean'],
+        tokens=stats['tokens_mean'], coarse_ratio=stats['coarse_ratio_mean'],
+        params_m=stats['params_m'], num_images=stats['num_images'], threshold=threshold,
+        curve=run['name'] if threshold is not None else None, work_dir=run['work_dir'],
+        config=run['config'], checkpoint=run['checkpoint'])
+
+
+def _run_rows(work_dir: str, num_images: Optional[int], thresholds: Sequence[float],
+              cfg_options: Optional[dict], progress: bool) -> Iterator[Dict[str, object]]:
+    from mmengine.registry import init_default_scope
+
+    run = find_run(work_dir)
+    cfg = Config.fromfile(run['config'])
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    model = build_model(cfg, run['checkpoint'])
+    kind = run_kind(model)
+    dataset = build_val_dataset(cfg, hint='Point at the data with --cfg-options '
+                                '"val_dataloader.dataset.data_root=..."')
+    n = len(dataset) if num_images is None or num_images <= 0 else num_images
+    if progress:
+        sys.stderr.write(f"{run['name']}: {run['checkpoint']}\n")
+    if kind == 'msvit' and thresholds:
+        for t in thresholds:
+            model.backbone.tokenizer.gate_threshold = float(t)
+            stats = evaluate_and_count(model, dataset, n, _iou_metric(cfg), progress)
+            yield _row(run, kind, stats, stats['mIoU'], 'evaluated', float(t))
+        return
+    logged = logged_validation(work_dir)
+    use_log = logged is not None and run['iteration'] in (None, logged.get('step'))
+    stats = evaluate_and_count(model, dataset, n, None if use_log else _iou_metric(cfg), progress)
+    if use_log:
+        yield _row(run, kind, stats, float(logged['mIoU']), f"logged (step {logged['step']})",
+                   None)
+    else:
+        yield _row(run, kind, stats, stats['mIoU'], 'evaluated', None)
+
+
+def table_rows(work_dirs: Sequence[str], num_images: Optional[int] = None,
+               thresholds: Sequence[float] = (), cfg_options: Optional[dict] = None,
+               progress: bool = False) -> List[Dict[str, object]]:
+    """Rows for the work dirs, sorted by mean GMACs.
+
+    Args:
+        work_dirs: ``tools/train.py`` work dirs (dumped config + checkpoints).
+        num_images: validation images to count (and evaluate) on; None or <= 0: all.
+        thresholds: gate thresholds at which each learned-gate run is evaluated, one row
+            each (a curve from one model); forced-gate runs and plain ViTs give one row.
+        cfg_options: overrides merged into every run's config.
+        progress: show an mmengine progress bar per measurement on stderr.
+
+    Returns:
+        dicts with ``run``, ``kind``, ``mIoU``, ``miou_source``, ``gmacs``, ``tokens``,
+        ``coarse_ratio``, ``params_m``, ``num_images``, ``threshold``, ``curve`` (the run a
+        threshold row belongs to), ``work_dir``, ``config``, ``checkpoint``.
+    """
+    rows = [row for wd in work_dirs
+            for row in _run_rows(wd, num_images, thresholds, cfg_options, progress)]
+    return sorted(rows, key=lambda r: (r['gmacs'], r['run']))
+
+
+def markdown_table(rows: Sequence[Dict[str, object]]) -> str:
+    """The rows as a Markdown table (:data:`COLUMNS`), with a note on where mIoU comes from."""
+    lines = ['| ' + ' | '.join(COLUMNS) + ' |',
+             '| --- | --- | ' + ' | '.join(['---:'] * (len(COLUMNS) - 2)) + ' |']
+    for r in rows:
+        lines.append(f"| {r['run']} | {r['kind']} | {r['mIoU']:.2f} | {r['gmacs']:.3f} | "
+                     f"{r['tokens']:.1f} | {r['coarse_ratio']:.3f} | {r['params_m']:.2f} |")
+    evaluated = [r for r in rows if r['miou_source'] == 'evaluated']
+    notes = [f"GMACs, tokens/img, coarse ratio: mean over {rows[0]['num_images']} validation "
+             'images with the real gate decisions (fvcore MACs: backbone + neck + decode head).'
+             ] if rows else []
+    if evaluated and len(evaluated) == len(rows):
+        notes.append('mIoU: evaluated here on the same images.')
+    elif evaluated:
+        notes.append('mIoU evaluated here on the same images for: '
+                     + ', '.join(r['run'] for r in evaluated)
+                     + '; the others: the run\'s own validation at its last checkpoint.')
+    elif rows:
+        notes.append('mIoU: each run\'s own validation at its last checkpoint.')
+    return '\n'.join(lines + [''] + notes)
+
+
+def plot_miou_vs_gmacs(rows: Sequence[Dict[str, object]], path: str,
+                       title: str = 'mIoU vs GMACs') -> None:
+    """Write a PNG of mIoU against mean GMACs (matplotlib's Agg canvas, no display).
+
+    Baselines: grey squares; MSViT runs: coloured circles; the threshold rows of one run are
+    joined by a line (its accuracy/compute curve). Every point is labelled.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    base = [r for r in rows if r['kind'] == 'baseline']
+    if base:
+        ax.scatter([r['gmacs'] for r in base], [r['mIoU'] for r in base], marker='s', s=50,
+                   color='tab:gray', label='baselines', zorder=3)
+    groups: Dict[str, list] = {}
+    for r in rows:
+        if r['kind'] == 'msvit':
+            groups.setdefault(r['curve'] or r['run'], []).append(r)
+    colors = ['tab:red', 'tab:blue', 'tab:green', 'tab:orange', 'tab:purple', 'tab:brown']
+    for i, (name, group) in enumerate(groups.items()):
+        group = sorted(group, key=lambda r: r['gmacs'])
+        style = '-o' if len(group) > 1 else 'o'
+        ax.plot([r['gmacs'] for r in group], [r['mIoU'] for r in group], style,
+                color=colors[i % len(colors)], label=f'MSViT {name}', zorder=4)
+    labels: Dict[tuple, List[str]] = {}  # points that coincide share one label
+    for r in rows:
+        label = f"t={r['threshold']:g}" if r['threshold'] is not None else r['run']
+        labels.setdefault((r['gmacs'], r['mIoU']), []).append(label)
+    for xy, names in labels.items():
+        ax.annotate(', '.join(names), xy, textcoords='offset points', xytext=(4, 4), fontsize=7)
+    ax.margins(x=0.08, y=0.08)  # room for the labels
+    ax.set_xlabel('GMACs per image (mean over validation images)')
+    ax.set_ylabel('mIoU (%)')
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    if rows:
+        ax.legend(fontsize=7, loc='best')
+    fig.tight_layout()
+    fig.savefig(path)

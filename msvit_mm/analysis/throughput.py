@@ -1,0 +1,117 @@
+"""Inference speed of segmentors on batches of real images, measured against each other.
+
+A measurement is one pass of ``model.predict`` (what ``test_step`` runs after the data
+preprocessor: whole or sliding-window inference, the resize back to the image's shape and
+the argmax) over every batch, under ``torch.no_grad`` in eval mode. Several models are timed
+in the same run, alternating pass by pass (ABBA order, so a slow drift of the machine weighs
+on each alike: :func:`msvit_mm.analysis.speed.time_variants`), after warm-up passes; a ratio
+of the medians is what a noisy machine can tell (DESIGN section 3). On CUDA a pass ends with
+a synchronization before the clock is read.
+
+Example::
+
+    batches = image_batches(model, dataset, num_images=32, batch_size=8)
+    results = compare({'msvit': (model, batches), 'vit': (vit, vit_batches)}, repeat=5)
+    results['msvit']['images_per_s'] / results['vit']['images_per_s']
+"""
+from typing import Dict, List, Sequence, Tuple
+
+import torch
+from mmengine.dataset import pseudo_collate
+from torch import nn
+
+__all__ = ['compare', 'image_batches', 'predict_batch', 'run_pass', 'token_stats']
+
+
+def image_batches(model: nn.Module, dataset, num_images: int, batch_size: int) -> List[dict]:
+    """The first ``num_images`` samples as batches of one image size each, preprocessed.
+
+    Images are grouped by their size after the test pipeline (mmseg's preprocessor stacks a
+    test batch only when sizes agree); each group is cut into batches of ``batch_size``, the
+    last one possibly smaller.
+
+    Returns:
+        ``dict(inputs=[B, 3, H, W] normalized on the model's device, data_samples=[B])`` each.
+    """
+    if batch_size < 1:
+        raise ValueError(f'batch_size={batch_size} must be >= 1')
+    by_size: Dict[tuple, list] = {}
+    for i in range(min(num_images, len(dataset))):
+        sample = dataset[i]
+        by_size.setdefault(tuple(sample['inputs'].shape[-2:]), []).append(sample)
+    batches = []
+    for samples in by_size.values():
+        for start in range(0, len(samples), batch_size):
+            with torch.no_grad():
+                batches.append(model.data_preprocessor(
+                    pseudo_collate(samples[start:start + batch_size]), training=False))
+    if not batches:
+        raise ValueError('no images to time (empty dataset or num_images < 1)')
+    return batches
+
+
+def predict_batch(model: nn.Module, batch: dict) -> list:
+    """One inference of ``batch`` as mmseg's ``test_step`` runs it after preprocessing."""
+    with torch.no_grad():
+        return model.predict(batch['inputs'], batch['data_samples'])
+
+
+def run_pass(model: nn.Module, batches: Sequence[dict]) -> None:
+    """Inference of every batch, then (on CUDA) a synchronization, so the pass is timed whole."""
+    for batch in batches:
+        predict_batch(model, batch)
+    if batches and batches[-1]['inputs'].is_cuda:
+        torch.cuda.synchronize(batches[-1]['inputs'].device)
+
+
+def compare(runs: Dict[str, Tuple[nn.Module, Sequence[dict]]], repeat: int = 5,
+            warmup: int = 1) -> Dict[str, Dict[str, float]]:
+    """Time each model on its batches, passes alternating between the models.
+
+    The rounds are :func:`msvit_mm.analysis.speed.time_variants`' (one pass of every model
+    per round, order reversed every other round, median over rounds).
+
+    Args:
+        runs: name -> (model, batches from :func:`image_batches`); put in eval mode here.
+        repeat: timed passes per model (each over all its batches).
+        warmup: untimed passes per model first.
+
+    Returns:
+        name -> ``dict(images, batches, pass_s`` (median seconds of a pass),
+        ``images_per_s`` (images of a pass / ``pass_s``), ``latency_ms`` (``pass_s`` per
+        batch) and ``ms_per_image``).
+    """
+    from .speed import time_variants
+
+    if repeat < 1:
+        raise ValueError(f'repeat={repeat} must be >= 1')
+    for model, _ in runs.values():
+        model.eval()
+    passes = time_variants(
+        {name: (lambda m=model, b=batches: run_pass(m, b))
+         for name, (model, batches) in runs.items()}, repeats=repeat, warmup=warmup)
+    out = {}
+    for name, seconds in passes.items():
+        batches = runs[name][1]
+        images = sum(len(b['data_samples']) for b in batches)
+        out[name] = dict(images=images, batches=len(batches), pass_s=seconds,
+                         images_per_s=images / seconds, latency_ms=1e3 * seconds / len(batches),
+                         ms_per_image=1e3 * seconds / images)
+    return out
+
+
+def token_stats(model: nn.Module, batches: Sequence[dict]) -> Dict[str, float]:
+    """Mean tokens per image and coarse ratio of an MSViT backbone on ``batches`` ({} else).
+
+    The backbone runs on each whole batch, not on a 'slide' test's crops.
+    """
+    backbone = getattr(model, 'backbone', None)
+    if not hasattr(backbone, 'forward_with_aux'):
+        return {}
+    tokens, coarse = [], []
+    with torch.no_grad():
+        for batch in batches:
+            _, aux = backbone.forward_with_aux(batch['inputs'])
+            tokens.extend(aux['tokens_per_image'].float().tolist())
+            coarse.extend(aux['coarse_ratio'].float().tolist())
+    return dict(tokens_mean=sum(tokens) / len(tokens), coarse_ratio_mean=sum(coarse) / len(coarse))

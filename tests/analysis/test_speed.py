@@ -1,0 +1,73 @@
+"""Benchmark helpers (msvit_mm/analysis/speed.py) and a smoke run of the benchmark CLI.
+
+Timings are benchmarks, not tests: only the helpers' arithmetic and plumbing are checked.
+"""
+import importlib.util
+import os.path as osp
+
+import torch
+
+from msvit_mm.analysis.speed import (build_pair, gate_macs_per_region, msvit_macs,
+                                     same_weights_vit, spread_masks, time_variants, vit_macs,
+                                     vit_sdpa_forward)
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SMALL = dict(embed_dims=32, num_heads=4, num_layers=2, out_indices=(0, 1))
+
+
+def test_analytic_macs_reproduce_design_numbers():
+    vit, msvit = build_pair(img_size=224, num_layers=12)
+    gate = 49 * gate_macs_per_region(msvit)
+    assert gate_macs_per_region(msvit) == 426_112
+    assert round(vit_macs(vit, (224, 224)) / 1e9, 2) == 4.60
+    assert round((msvit_macs(msvit, 24 + 25 * 4, 49) - gate) / 1e9, 2) == 2.83
+    assert round(vit_macs(vit, (512, 512)) / 1e9, 2) == 31.75
+    assert round((msvit_macs(msvit, 128 + 128 * 4, 256) - 256 * 426_112) / 1e9, 2) == 17.59
+
+
+def test_spread_masks_keep_the_mean_and_the_ends():
+    gen = torch.Generator().manual_seed(0)
+    m = spread_masks(8, (16, 16), 0.5, 0.2, gen)
+    ratios = m.flatten(1).float().mean(1)
+    assert abs(ratios.mean().item() - 0.5) < 1e-2 and ratios.min() < 0.35 < 0.65 < ratios.max()
+    assert not spread_masks(8, (4, 6), 0., generator=gen).any()
+    assert spread_masks(8, (4, 6), 1., generator=gen).all()
+    assert spread_masks(1, (4, 4), 0.25, generator=gen).sum() == 4
+
+
+def test_sdpa_vit_and_control_match_mmseg_vit():
+    vit, _ = build_pair(img_size=64, **SMALL)
+    x = torch.randn(2, 3, 64, 48)
+    other = same_weights_vit(vit, (64, 48))
+    with torch.no_grad():
+        ref, fast, ctrl = vit(x), vit_sdpa_forward(vit, x), other(x)
+    for r, f in zip(ref, fast):
+        torch.testing.assert_close(f, r, rtol=0, atol=1e-5)
+    assert all(c.shape == r.shape for c, r in zip(ctrl, ref))
+
+
+def test_time_variants_alternates_and_takes_the_median():
+    calls = []
+    times = time_variants({'a': lambda: calls.append('a'), 'b': lambda: calls.append('b')},
+                          repeats=3, warmup=1)
+    assert calls == ['a', 'b', 'b', 'a', 'a', 'b', 'b', 'a']
+    assert set(times) == {'a', 'b'} and all(t >= 0 for t in times.values())
+
+
+def test_benchmark_cli_runs_small():
+    path = osp.join(ROOT, 'tools/analysis_tools/benchmark_packed.py')
+    spec = importlib.util.spec_from_file_location('benchmark_packed', path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    threads = torch.get_num_threads()
+    try:
+        result = tool.main(['--sizes', '64', '--batches', '2', '--ratios', '0', '1',
+                            '--repeats', '1', '--warmup', '0', '--train-size', '64',
+                            '--threads', '1'])
+    finally:
+        torch.set_num_threads(threads)
+    inf = result['inference']
+    assert [r['ratio'] for r in inf] == [0., 1.]
+    assert [r['tokens_mean'] for r in inf] == [16, 4]
+    assert inf[0]['macs_ratio'] > 1 > inf[1]['macs_ratio']
+    assert [r['variant'] for r in result['train']] == ['vit', 'vit_sdpa', 'masked', 'packed']

@@ -1,0 +1,222 @@
+"""Fast packed execution against the reference path, value for value (and gradient).
+
+Reference path: the dense tokenizer output -> ``full_sequence`` -> ``pack`` -> layers with
+``packed_attention_reference`` -> ``unpack`` -> ``to_dense``. Fast path: the tokenizer's
+packed form -> ``pack_mixed_scale`` -> ``packed_attention`` -> ``packed_to_dense``.
+"""
+import pytest
+import torch
+from torch import nn
+
+import msvit_mm.models.backbones.layer_forward as layer_forward_module
+from msvit_mm.models.backbones import MSViT
+from msvit_mm.models.tokenizers.mixed_scale_tokenizer import is_patchify
+from msvit_mm.ops.attention import (equal_length_runs, packed_attention,
+                                    packed_attention_reference, varlen_kernel_applies)
+from msvit_mm.ops.packing import pack, pack_mixed_scale, packed_to_dense, to_dense, unpack
+
+TOL = dict(rtol=0, atol=1e-5)
+TINY = dict(img_size=64, patch_size=16, embed_dims=32, num_layers=3, num_heads=4, mlp_ratio=2,
+            out_indices=(0, 2), final_norm=True, drop_rate=0., attn_drop_rate=0.,
+            drop_path_rate=0., gate_hidden_dims=(8, 8, 8))
+
+
+def _mha(c: int = 32, heads: int = 4) -> nn.MultiheadAttention:
+    torch.manual_seed(0)
+    mha = nn.MultiheadAttention(c, heads, batch_first=True)
+    with torch.no_grad():
+        mha.in_proj_bias.normal_()
+    return mha
+
+
+def test_equal_length_runs():
+    assert equal_length_runs([5, 5, 3, 5, 1]) == [(2, 5), (1, 3), (1, 5), (1, 1)]
+    assert equal_length_runs([4, 4, 4]) == [(3, 4)]
+    assert equal_length_runs([]) == []
+
+
+@pytest.mark.parametrize('seqlens', [[5, 5, 3, 5, 1], [4, 4, 4], [7]])
+def test_packed_attention_matches_reference(seqlens):
+    mha = _mha()
+    x = torch.randn(sum(seqlens), 32, requires_grad=True)
+    ref = packed_attention_reference(x, mha, seqlens)
+    out = packed_attention(x, mha, seqlens)
+    torch.testing.assert_close(out, ref, **TOL)
+    g = torch.randn_like(ref)
+    grads_ref = torch.autograd.grad(ref, [x, mha.in_proj_weight], g)
+    grads = torch.autograd.grad(out, [x, mha.in_proj_weight], g)
+    for a, b in zip(grads, grads_ref):
+        torch.testing.assert_close(a, b, **TOL)
+
+
+def test_varlen_kernel_only_on_cuda_half():
+    x = torch.randn(4, 8)
+    assert not varlen_kernel_applies(x, 0.)
+    assert not varlen_kernel_applies(x.half(), 0.)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_varlen_kernel_matches_reference_on_gpu():
+    mha = _mha(64, 2).cuda().half()
+    seqlens = [5, 9, 9, 1]
+    x = torch.randn(sum(seqlens), 64, device='cuda', dtype=torch.half)
+    assert varlen_kernel_applies(x, 0.)
+    torch.testing.assert_close(packed_attention(x, mha, seqlens),
+                               packed_attention_reference(x, mha, seqlens), rtol=0, atol=2e-3)
+
+
+def _decisions(b: int, hc: int, wc: int) -> torch.Tensor:
+    """Random decisions with image 0 all coarse and image 1 all fine."""
+    mask = torch.rand(b, hc, wc, generator=torch.Generator().manual_seed(1)) > 0.5
+    mask[0], mask[1] = True, False
+    return mask
+
+
+@pytest.mark.parametrize('prefix_len', [0, 1])
+def test_pack_mixed_scale_matches_pack(prefix_len):
+    b, (hc, wc), r, c = 4, (2, 3), 2, 5
+    valid_hw = (3, 5)  # padded fine grid 4 x 6: last row and column are padding
+    from msvit_mm.ops.packing import token_activity
+    from msvit_mm.ops.patchify import in_bounds_mask
+    mask = _decisions(b, hc, wc)
+    ca, fa = token_activity(mask, r, in_bounds_mask((hc * r, wc * r), valid_hw, 'cpu'))
+    coarse, fine = torch.randn(b, hc * wc, c), torch.randn(b, hc * wc * r * r, c)
+    prefix = torch.randn(b, prefix_len, c) if prefix_len else None
+    parts = [coarse, fine] if prefix is None else [prefix, coarse, fine]
+    acts = [ca, fa] if prefix is None else [torch.ones(b, 1, dtype=torch.bool), ca, fa]
+    ref, seqlens = pack(torch.cat(parts, 1), torch.cat(acts, 1))
+    tokens, layout = pack_mixed_scale(coarse[ca], fine[fa], ca, fa, (hc, wc), r, valid_hw,
+                                      prefix)
+    torch.testing.assert_close(tokens, ref, rtol=0, atol=0)
+    assert layout.seqlens == seqlens.tolist()
+    assert layout.sample_index.tolist() == sum(([i] * n for i, n in enumerate(seqlens)), [])
+    starts = torch.cumsum(seqlens, 0) - seqlens
+    assert layout.first_rows.tolist() == starts.tolist()
+    # dense unpacking: one gather == unpack + to_dense (cropped), with and without gradient
+    weight = mask.float().requires_grad_()
+    p = prefix_len
+    for grad in (False, True):
+        with torch.set_grad_enabled(grad):
+            seq = unpack(tokens, torch.cat(acts, 1))
+            want = to_dense(seq[:, p:p + hc * wc], seq[:, p + hc * wc:], weight, r)
+            want = want[:, :, :valid_hw[0], :valid_hw[1]]
+            got = packed_to_dense(tokens, layout, weight, r)
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+    g = torch.randn_like(want)
+    torch.testing.assert_close(torch.autograd.grad(got, weight, g)[0],
+                               torch.autograd.grad(want, weight, g)[0], **TOL)
+
+
+@pytest.mark.parametrize('gate_mode', ['learned', 'all_fine', 'all_coarse'])
+@pytest.mark.parametrize('hw', [(64, 96), (50, 70)])
+def test_packed_tokenizer_embeds_the_active_tokens(gate_mode, hw):
+    model = MSViT(**TINY, gate_mode=gate_mode).eval()
+    x = torch.randn(3, 3, *hw)
+    grid = (-(-hw[0] // 32), -(-hw[1] // 32))
+    mask = _decisions(3, *grid) if gate_mode == 'learned' else None
+    fine_pos, _ = model.fine_pos_embed((-(-hw[0] // 16), -(-hw[1] // 16)))
+    with torch.no_grad():
+        dense = model.tokenizer(x, model.patch_embed, fine_pos, mask)
+        packed = model.tokenizer(x, model.patch_embed, fine_pos, mask, packed=True)
+    assert packed.is_packed and not dense.is_packed
+    torch.testing.assert_close(packed.coarse, dense.coarse[dense.coarse_active], **TOL)
+    torch.testing.assert_close(packed.fine, dense.fine[dense.fine_active], **TOL)
+    assert torch.equal(packed.coarse_weight, dense.coarse_weight)
+    with pytest.raises(ValueError, match='dense form'):
+        packed.full_sequence()
+    with pytest.raises(ValueError, match='packed form'):
+        dense.packed_sequence()
+
+
+def test_packed_tokenizer_with_another_projection():
+    """A projection that does not embed patches alone (padding) embeds the whole image."""
+    model = MSViT(**TINY).eval()
+    old = model.patch_embed.projection
+    model.patch_embed.projection = nn.Conv2d(3, 32, 16, 16, padding=1)
+    assert is_patchify(old, 16) and not is_patchify(model.patch_embed.projection, 16)
+    x = torch.randn(2, 3, 64, 64)
+    mask = _decisions(2, 2, 2)
+    fine_pos, _ = model.fine_pos_embed((4, 4))
+    with torch.no_grad():
+        dense = model.tokenizer(x, model.patch_embed, fine_pos, mask)
+        packed = model.tokenizer(x, model.patch_embed, fine_pos, mask, packed=True)
+    torch.testing.assert_close(packed.fine, dense.fine[dense.fine_active], **TOL)
+    torch.testing.assert_close(packed.coarse, dense.coarse[dense.coarse_active], **TOL)
+
+
+def _reference_attention(x, mha, seqlens, dropout_p=0., cu_seqlens=None):
+    return packed_attention_reference(x, mha, seqlens, dropout_p)
+
+
+def reference_forward(model: MSViT, x: torch.Tensor, mask: torch.Tensor, monkeypatch) -> list:
+    """MSViT's packed execution the straightforward way (dense tokens, pack, unpack)."""
+    hv, wv = -(-x.shape[-2] // 16), -(-x.shape[-1] // 16)
+    fine_pos, cls_pos = model.fine_pos_embed((hv, wv))
+    toks = model.tokenizer(x, model.patch_embed, fine_pos, mask)
+    prefix = (model.cls_token + cls_pos).expand(x.shape[0], -1, -1) \
+        if model.with_cls_token else None
+    seq, active = toks.full_sequence(prefix)
+    if model.pre_norm:
+        seq = model.pre_ln(seq)
+    tokens, seqlens = pack(seq, active)
+    seqlens = seqlens.tolist()
+    p, nc = int(model.with_cls_token), toks.coarse.shape[1]
+
+    def output(t):
+        s = unpack(t, active)
+        dense = to_dense(s[:, p:p + nc], s[:, p + nc:], toks.coarse_weight, toks.ratio)
+        dense = dense[:, :, :hv, :wv]
+        return [dense, s[:, 0]] if model.output_cls_token else dense
+
+    monkeypatch.setattr(layer_forward_module, 'packed_attention', _reference_attention)
+    outs = [output(tokens)] if model.out_origin else []
+    for i, layer in enumerate(model.layers):
+        tokens = layer_forward_module.layer_forward(layer, tokens, seqlens=seqlens)
+        if i == len(model.layers) - 1 and model.final_norm:
+            tokens = model.norm1(tokens)
+        if i in model.out_indices:
+            outs.append(output(tokens))
+    monkeypatch.undo()
+    return outs
+
+
+def _flat(outs):
+    return [t for o in outs for t in (o if isinstance(o, list) else [o])]
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(with_cls_token=True),
+    dict(with_cls_token=False),
+    dict(with_cls_token=True, output_cls_token=True, out_origin=True, pre_norm=True),
+])
+@pytest.mark.parametrize('hw', [(64, 96), (50, 70)])
+def test_packed_backbone_matches_reference(kwargs, hw, monkeypatch):
+    torch.manual_seed(0)
+    model = MSViT(**dict(TINY, **kwargs), execution='packed')
+    model.init_weights()
+    x = torch.randn(3, 3, *hw)
+    mask = _decisions(3, -(-hw[0] // 32), -(-hw[1] // 32))
+    # inference
+    model.eval()
+    with torch.no_grad():
+        fast = _flat(model.forward_with_aux(x, mask)[0])
+        ref = _flat(reference_forward(model, x, mask, monkeypatch))
+    assert len(fast) == len(ref)
+    for f, r in zip(fast, ref):
+        assert f.shape == r.shape
+        torch.testing.assert_close(f, r, **TOL)
+    # training (learned gate: the straight-through weight carries the gradient to the gate)
+    model.train()
+    params = [p for p in model.parameters()]
+    grads = []
+    for run in (lambda: model.forward_with_aux(x, mask)[0],
+                lambda: reference_forward(model, x, mask, monkeypatch)):
+        outs = _flat(run())
+        loss = sum((o * torch.linspace(-1, 1, o.numel()).view_as(o)).sum() for o in outs)
+        grads.append(torch.autograd.grad(loss, params, allow_unused=True))
+    for name, (p, a, b) in zip([n for n, _ in model.named_parameters()], zip(params, *grads)):
+        assert (a is None) == (b is None), name
+        if a is not None:
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
+    gate_grad = dict(zip([n for n, _ in model.named_parameters()], grads[0]))
+    assert gate_grad['tokenizer.gate.mlp.6.bias'].abs().sum() > 0
