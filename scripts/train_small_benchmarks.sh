@@ -11,7 +11,7 @@ for cfg in \
     configs/msvit/msvit-t-t0.25_upernet_1xb8-800_synthetic-ade20k-128x128.py \
     configs/baselines/vit-t16_upernet_1xb8-800_synthetic-ade20k-128x128.py \
     configs/baselines/vit-t32_upernet_1xb8-800_synthetic-ade20k-128x128.py \
-    configs/baselines/random-gate-0.5_upernet_1xb8-800_synthetic-ade20k-128x128.py; do
+    configs/baselines/random-gate-0.34_upernet_1xb8-800_synthetic-ade20k-128x128.py; do
     name=$(basename "$cfg" .py)
     if [ -f "work_dirs/bench/$name/iter_800.pth" ]; then echo "done: $name"; continue; fi
     "$PY" tools/train.py "$cfg" --work-dir "work_dirs/bench/$name"
