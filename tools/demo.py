@@ -91,7 +91,7 @@ def main():
         tokens_per_image=flops['tokens_mean'], coarse_ratio=flops['coarse_ratio_mean'],
         gmacs_mean=flops['gmacs_mean'], gmacs_min=flops['gmacs_min'],
         gmacs_max=flops['gmacs_max'], val_images=n, seconds=round(time.time() - start, 1))
-    summary = {k: (float(v) if k != 'config' else v) for k, v in summary.items()}
+    summary = {k: v if isinstance(v, (str, int)) else float(v) for k, v in summary.items()}
     with open(osp.join(args.work_dir, 'demo_summary.json'), 'w') as f:
         json.dump(summary, f, indent=2)
     fine_tokens = flops['tokens_mean'] / (1 - 0.75 * flops['coarse_ratio_mean'])
