@@ -61,3 +61,19 @@ def preprocessed_inputs(model: nn.Module, dataset, num: int) -> Iterator[Tensor]
     """Only the normalized [1, 3, H, W] inputs of :func:`preprocessed`."""
     for batch in preprocessed(model, dataset, num):
         yield batch['inputs']
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """A config with ``--cfg-options`` merged and its default registry scope set.
+
+    A missing file is named.
+    """
+    from mmengine.registry import init_default_scope
+
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file not found: {path}')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    return cfg

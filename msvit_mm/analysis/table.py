@@ -25,7 +25,7 @@ from mmengine.config import Config
 from torch import nn
 
 from .flops import count_images, summarize
-from .loading import build_model, build_val_dataset, preprocessed
+from .loading import build_model, build_val_dataset, load_config, preprocessed
 
 __all__ = ['COLUMNS', 'evaluate_and_count', 'find_run', 'logged_validation', 'markdown_table',
            'plot_miou_vs_gmacs', 'run_kind', 'table_rows']
@@ -170,13 +170,8 @@ def _row(run: dict, kind: str, stats: dict, miou: float, source: str,
 
 def _run_rows(work_dir: str, num_images: Optional[int], thresholds: Sequence[float],
               cfg_options: Optional[dict], progress: bool) -> Iterator[Dict[str, object]]:
-    from mmengine.registry import init_default_scope
-
     run = find_run(work_dir)
-    cfg = Config.fromfile(run['config'])
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    cfg = load_config(run['config'], cfg_options)
     model = build_model(cfg, run['checkpoint'])
     kind = run_kind(model)
     dataset = build_val_dataset(cfg, hint='Point at the data with --cfg-options '

@@ -24,10 +24,9 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
 import msvit_mm  # noqa: E402,F401  (registers the modules)
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 
-from msvit_mm.analysis.loading import build_model, build_val_dataset  # noqa: E402
+from msvit_mm.analysis.loading import build_model, build_val_dataset, load_config  # noqa: E402
 from msvit_mm.analysis.throughput import compare, image_batches, token_stats  # noqa: E402
 
 
@@ -53,12 +52,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def _load(config: str, checkpoint: Optional[str], args: argparse.Namespace):
     """(model on the device, its batches) for one config."""
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config file not found: {config}')
-    cfg = Config.fromfile(config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    cfg = load_config(config, args.cfg_options)
     model = build_model(cfg, checkpoint).to(args.device)
     model.eval()
     tokenizer = getattr(model.backbone, 'tokenizer', None)

@@ -23,13 +23,12 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
 import msvit_mm  # noqa: E402,F401  (registers the modules)
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from mmengine.utils import ProgressBar  # noqa: E402
 from torch import nn  # noqa: E402
 
 from msvit_mm.analysis.flops import count_images, summarize  # noqa: E402
-from msvit_mm.analysis.loading import (build_model, build_val_dataset,  # noqa: E402
+from msvit_mm.analysis.loading import (build_model, build_val_dataset, load_config,  # noqa: E402
                                        preprocessed_inputs)
 
 DEFAULT_NUM_IMAGES = 100
@@ -90,12 +89,7 @@ def format_table(summary: dict) -> str:
 
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    cfg = load_config(args.config, args.cfg_options)
     model = build_model(cfg, args.checkpoint)
     note = _gate_note(model, args.checkpoint, args.shape)
     if note:

@@ -26,12 +26,11 @@ import msvit_mm  # noqa: E402,F401  (registers the modules)
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from mmengine.dataset import Compose, pseudo_collate  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
 
 from msvit_mm.analysis.gate_vis import draw_gate, hstack_with_gap  # noqa: E402
-from msvit_mm.analysis.loading import build_model  # noqa: E402
+from msvit_mm.analysis.loading import build_model, load_config  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -118,12 +117,7 @@ def gate_figure(model, pipeline: Compose, img_path: str, label: Optional[str],
 
 def main(argv: Optional[List[str]] = None) -> List[str]:
     args = parse_args(argv)
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    cfg = load_config(args.config, args.cfg_options)
     model = build_model(cfg, args.checkpoint)
     tokenizer = getattr(model.backbone, 'tokenizer', None)
     if tokenizer is None or not hasattr(model.backbone, 'forward_with_aux'):
