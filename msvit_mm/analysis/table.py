@@ -14,6 +14,7 @@ Example::
 """
 import glob
 import json
+import os
 import os.path as osp
 import re
 import sys
@@ -240,6 +241,19 @@ def markdown_table(rows: Sequence[Dict[str, object]]) -> str:
     return '\n'.join(lines + [''] + notes)
 
 
+def shared_suffix(names: Sequence[str]) -> str:
+    """The suffix all run names share from an ``_`` on (e.g. ``_upernet_...``), or ''.
+
+    A threshold tag `` (t=0.5)`` is not part of a name here.
+    """
+    names = [re.sub(r' \(t=[^)]*\)$', '', n) for n in names]
+    if len(set(names)) < 2:
+        return ''
+    suffix = os.path.commonprefix([n[::-1] for n in names])[::-1]
+    cut = suffix.find('_')
+    return suffix[cut:] if cut >= 0 else ''
+
+
 def plot_miou_vs_gmacs(rows: Sequence[Dict[str, object]], path: str,
                        title: str = 'mIoU vs GMACs') -> None:
     """Write a PNG of mIoU against mean GMACs (matplotlib's Agg canvas, no display).
@@ -253,6 +267,11 @@ def plot_miou_vs_gmacs(rows: Sequence[Dict[str, object]], path: str,
     fig = Figure(figsize=(7, 5), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
+    suffix = shared_suffix([r['run'] for r in rows])
+
+    def short(name: str) -> str:
+        return name.replace(suffix, '') if suffix else name
+
     base = [r for r in rows if r['kind'] == 'baseline']
     if base:
         ax.scatter([r['gmacs'] for r in base], [r['mIoU'] for r in base], marker='s', s=50,
@@ -266,10 +285,10 @@ def plot_miou_vs_gmacs(rows: Sequence[Dict[str, object]], path: str,
         group = sorted(group, key=lambda r: r['gmacs'])
         style = '-o' if len(group) > 1 else 'o'
         ax.plot([r['gmacs'] for r in group], [r['mIoU'] for r in group], style,
-                color=colors[i % len(colors)], label=f'MSViT {name}', zorder=4)
+                color=colors[i % len(colors)], label=f'MSViT {short(name)}', zorder=4)
     labels: Dict[tuple, List[str]] = {}  # points that coincide share one label
     for r in rows:
-        label = f"t={r['threshold']:g}" if r['threshold'] is not None else r['run']
+        label = f"t={r['threshold']:g}" if r['threshold'] is not None else short(r['run'])
         labels.setdefault((r['gmacs'], r['mIoU']), []).append(label)
     for xy, names in labels.items():
         ax.annotate(', '.join(names), xy, textcoords='offset points', xytext=(4, 4), fontsize=7)
@@ -279,6 +298,6 @@ def plot_miou_vs_gmacs(rows: Sequence[Dict[str, object]], path: str,
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     if rows:
-        ax.legend(fontsize=7, loc='best')
+        ax.legend(fontsize=7, loc='lower right')
     fig.tight_layout()
     fig.savefig(path)
