@@ -83,7 +83,7 @@ def main():
     import cv2
     palette = dataset.metainfo['palette']
     for i, batch in enumerate(preprocessed(model, dataset, args.num_pictures)):
-        pic = gate_picture(model, batch, palette, model.backbone.tokenizer.coarse_patch_size)
+        pic = gate_picture(model, batch, palette)
         cv2.imwrite(osp.join(pictures, f'val_{i:03d}.png'), pic[..., ::-1])
     summary = dict(
         config=osp.relpath(args.config, REPO), iters=cfg.train_cfg.max_iters,

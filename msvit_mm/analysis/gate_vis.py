@@ -50,16 +50,28 @@ def hstack_with_gap(images: Sequence[np.ndarray], gap: int = 4) -> np.ndarray:
     return np.concatenate(parts, axis=1)
 
 
+def paint_labels(seg: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """[H, W] class ids -> [H, W, 3] uint8 RGB; ignore (and unknown ids) black."""
+    out = np.zeros(seg.shape + (3,), np.uint8)
+    valid = seg < len(palette)
+    out[valid] = palette[seg[valid]]
+    return out
+
+
 def gate_picture(model, batch: dict, palette: Sequence[Sequence[int]],
-                 coarse_size: int) -> np.ndarray:
+                 with_label: bool = True) -> np.ndarray:
     """[image with the gate's layout | ground truth | prediction] for one preprocessed sample.
 
     Args:
         model: an MSViT segmentor in eval mode.
-        batch: ``dict(inputs=[1, 3, H, W], data_samples=[SegDataSample])`` from
-            :func:`msvit_mm.analysis.loading.preprocessed`.
+        batch: ``dict(inputs=[1, 3, H, W], data_samples=[SegDataSample])`` as the model's data
+            preprocessor gives it; the sample's ``img_path`` is read for the picture.
         palette: class colours (``dataset.metainfo['palette']``).
-        coarse_size: the backbone's ``coarse_patch_size``.
+        with_label: include the ground-truth panel (the sample must hold ``gt_sem_seg``).
+
+    Returns:
+        uint8 RGB at the image file's own size. The layout is drawn at the size the network
+        saw and resized back, so a test pipeline that resizes still lines up.
     """
     import cv2
     import torch
@@ -68,17 +80,19 @@ def gate_picture(model, batch: dict, palette: Sequence[Sequence[int]],
     with torch.no_grad():
         _, aux = model.backbone.forward_with_aux(batch['inputs'])
         pred = model.predict(batch['inputs'], batch['data_samples'])[0]
-    image = cv2.imread(sample.img_path)[..., ::-1]  # RGB, the file as it is on disk
+    image = cv2.imread(sample.img_path, cv2.IMREAD_COLOR)[..., ::-1]  # RGB, as on disk
     h, w = image.shape[:2]
+    in_h, in_w = sample.img_shape[:2]  # what the network saw
+    resized = (in_h, in_w) != (h, w)
+    seen = cv2.resize(image, (in_w, in_h), interpolation=cv2.INTER_AREA) if resized else image
+    tokenizer = model.backbone.tokenizer
+    layout = draw_gate(np.ascontiguousarray(seen), aux['coarse_mask'][0].cpu().numpy(),
+                       tokenizer.coarse_patch_size, tokenizer.patch_size)
+    if resized:
+        layout = cv2.resize(layout, (w, h), interpolation=cv2.INTER_NEAREST)
     colors = np.asarray(palette, dtype=np.uint8)
-
-    def paint(seg) -> np.ndarray:
-        seg = seg.data[0].cpu().numpy()[:h, :w]
-        out = np.zeros((h, w, 3), np.uint8)  # ignore (255) stays black
-        valid = seg < len(colors)
-        out[valid] = colors[seg[valid]]
-        return out
-
-    mask = aux['coarse_mask'][0].cpu().numpy()
-    return hstack_with_gap([draw_gate(image, mask, coarse_size, model.backbone.patch_size),
-                            paint(sample.gt_sem_seg), paint(pred.pred_sem_seg)])
+    panels = [layout]
+    if with_label:
+        panels.append(paint_labels(pred.gt_sem_seg.data[0].cpu().numpy()[:h, :w], colors))
+    panels.append(paint_labels(pred.pred_sem_seg.data[0].cpu().numpy()[:h, :w], colors))
+    return hstack_with_gap(panels)

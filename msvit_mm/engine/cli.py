@@ -7,7 +7,7 @@ from mmengine.config import Config, DictAction
 from mmengine.utils import import_modules_from_strings
 
 from ..datasets.checks import check_data_root
-from .launcher import prepare_distributed
+from .launcher import for_each_typed, prepare_distributed
 
 
 def add_common_args(parser: ArgumentParser) -> ArgumentParser:
@@ -55,21 +55,15 @@ def use_checked_loading(cfg: Config) -> Config:
     """
     num_classes = cfg.get('model', {}).get('decode_head', {}).get('num_classes')
 
-    def visit(node):
-        if isinstance(node, dict):
-            if node.get('type') in CHECKED:
-                if node['type'] == 'LoadAnnotations' and num_classes is not None:
-                    node['num_classes'] = num_classes
-                node['type'] = CHECKED[node['type']]
-            for value in node.values():
-                visit(value)
-        elif isinstance(node, (list, tuple)):
-            for value in node:
-                visit(value)
+    def swap(node: dict) -> None:
+        if node['type'] in CHECKED:
+            if node['type'] == 'LoadAnnotations' and num_classes is not None:
+                node['num_classes'] = num_classes
+            node['type'] = CHECKED[node['type']]
 
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'tta_pipeline'):
         if cfg.get(key):
-            visit(cfg[key])
+            for_each_typed(cfg[key], swap)
     return cfg
 
 

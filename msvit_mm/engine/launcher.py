@@ -15,16 +15,21 @@ import torch.distributed as dist
 from mmengine.config import Config
 
 
-def _sync_bn_to_bn(node):
-    """Replace ``type='SyncBN'`` norm configs by ``BN``, recursively, in place."""
+def for_each_typed(node, fn) -> None:
+    """Call ``fn(d)`` on every dict with a ``'type'`` key inside a config node, recursively."""
     if isinstance(node, dict):
-        if node.get('type') == 'SyncBN':
-            node['type'] = 'BN'
+        if 'type' in node:
+            fn(node)
         for value in node.values():
-            _sync_bn_to_bn(value)
+            for_each_typed(value, fn)
     elif isinstance(node, (list, tuple)):
         for value in node:
-            _sync_bn_to_bn(value)
+            for_each_typed(value, fn)
+
+
+def _sync_bn_to_bn(node: dict) -> None:
+    if node['type'] == 'SyncBN':
+        node['type'] = 'BN'
 
 
 def _slurm_env() -> None:
@@ -60,5 +65,5 @@ def prepare_distributed(cfg: Config, launcher: str) -> Config:
     wrapper.setdefault('broadcast_buffers', False)
     wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
     cfg.model_wrapper_cfg = wrapper
-    _sync_bn_to_bn(cfg.model)
+    for_each_typed(cfg.model, _sync_bn_to_bn)
     return cfg

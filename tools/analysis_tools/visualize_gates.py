@@ -29,7 +29,7 @@ import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.dataset import Compose, pseudo_collate  # noqa: E402
 
-from msvit_mm.analysis.gate_vis import draw_gate, hstack_with_gap  # noqa: E402
+from msvit_mm.analysis.gate_vis import gate_picture  # noqa: E402
 from msvit_mm.analysis.loading import build_model, load_config  # noqa: E402
 
 
@@ -81,14 +81,6 @@ def _palette(dataset_cfg: dict) -> np.ndarray:
     return np.asarray(palette, dtype=np.uint8)
 
 
-def _paint(seg: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """[H, W] class ids -> [H, W, 3] RGB; ignore (and unknown ids) black."""
-    out = np.zeros(seg.shape + (3,), np.uint8)
-    valid = seg < len(palette)
-    out[valid] = palette[seg[valid]]
-    return out
-
-
 def gate_figure(model, pipeline: Compose, img_path: str, label: Optional[str],
                 reduce_zero_label: bool, palette: np.ndarray) -> np.ndarray:
     """[image + layout | ground truth (if ``label``) | prediction], uint8 RGB."""
@@ -96,23 +88,7 @@ def gate_figure(model, pipeline: Compose, img_path: str, label: Optional[str],
                          seg_fields=[], label_map=None))
     with torch.no_grad():
         batch = model.data_preprocessor(pseudo_collate([data]), training=False)
-        _, aux = model.backbone.forward_with_aux(batch['inputs'])
-        pred = model.predict(batch['inputs'], batch['data_samples'])[0]
-    image = cv2.imread(img_path, cv2.IMREAD_COLOR)[..., ::-1]  # RGB, as on disk
-    h, w = image.shape[:2]
-    in_h, in_w = batch['data_samples'][0].img_shape[:2]  # what the network saw
-    tokenizer = model.backbone.tokenizer
-    seen = cv2.resize(image, (in_w, in_h), interpolation=cv2.INTER_AREA) \
-        if (in_h, in_w) != (h, w) else image
-    layout = draw_gate(np.ascontiguousarray(seen), aux['coarse_mask'][0].cpu().numpy(),
-                       tokenizer.coarse_patch_size, tokenizer.patch_size)
-    if (in_h, in_w) != (h, w):
-        layout = cv2.resize(layout, (w, h), interpolation=cv2.INTER_NEAREST)
-    panels = [layout]
-    if label is not None:
-        panels.append(_paint(pred.gt_sem_seg.data[0].cpu().numpy()[:h, :w], palette))
-    panels.append(_paint(pred.pred_sem_seg.data[0].cpu().numpy()[:h, :w], palette))
-    return hstack_with_gap(panels)
+    return gate_picture(model, batch, palette, with_label=label is not None)
 
 
 def main(argv: Optional[List[str]] = None) -> List[str]:

@@ -8,7 +8,7 @@ from torch import Tensor
 
 from ...ops.attention import cumulative_seqlens
 from ...ops.packing import PackedLayout, packed_cell_rows, packed_to_dense, to_dense
-from ...ops.patchify import seq_to_map
+from ...ops.patchify import grid_size, seq_to_map
 from ..tokenizers import MixedScaleTokens
 from .layer_forward import layer_forward
 from .pretrained import load_pretrained
@@ -123,9 +123,7 @@ class MSViT(VisionTransformer):
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f'input of shape {tuple(x.shape)} does not match '
                              f'in_channels={self.in_channels} (expected [B, {self.in_channels}, H, W])')
-        fine_pos, cls_pos = self.fine_pos_embed(
-            ((x.shape[-2] + self.patch_size - 1) // self.patch_size,
-             (x.shape[-1] + self.patch_size - 1) // self.patch_size))
+        fine_pos, cls_pos = self.fine_pos_embed(grid_size(x.shape[-2:], self.patch_size))
         packed = self.resolve_execution() == 'packed'
         toks = self.tokenizer(x, self.patch_embed, fine_pos, coarse_mask, packed=packed)
         prefix = None
