@@ -16,7 +16,8 @@ the auxiliary heads (training only) and the final resize of the logits are not.
 ``torch.jit`` tracing runs the model's Python for real, so the per-image loop of packed
 attention is traced with that image's token count. In packed (inference) execution MSViT's
 tokenizer embeds only the tokens that exist, after the gate has decided, so the
-``tokenizer_gate`` count is the gate, the pooling and those embeddings.
+``tokenizer_gate`` count is the gate and those embeddings (its poolings are sums of
+strided views: additions, 0).
 
 Example::
 

@@ -54,11 +54,28 @@ def test_time_variants_alternates_and_takes_the_median():
     assert set(times) == {'a', 'b'} and all(t >= 0 for t in times.values())
 
 
-def test_benchmark_cli_runs_small():
+def _benchmark_tool():
     path = osp.join(ROOT, 'tools/analysis_tools/benchmark_packed.py')
     spec = importlib.util.spec_from_file_location('benchmark_packed', path)
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
+    return tool
+
+
+def test_target_summary_names_each_miss():
+    def row(coarse, lat, quot):
+        return dict(size=256, batch=1, coarse_mean=coarse, lat_sdpa=lat, quot_sdpa=quot,
+                    quot_dense=1.3)
+    rows = [row(0., 1.04, 1.04), row(0., 1.06, 1.06), row(.5, .6, 1.09), row(1., .4, 1.6)]
+    text = _benchmark_tool().target_summary(rows)
+    assert 'met 2 of 4' in text
+    missed = [line for line in text.splitlines() if 'missed' in line]
+    assert missed == ['  missed: 256 batch 1 coarse 0.00: 1.060 > 1.05 (dense control 1.300)',
+                      '  missed: 256 batch 1 coarse 1.00: 1.600 > 1.1 (dense control 1.300)']
+
+
+def test_benchmark_cli_runs_small():
+    tool = _benchmark_tool()
     threads = torch.get_num_threads()
     try:
         result = tool.main(['--sizes', '64', '--batches', '2', '--ratios', '0', '1',
@@ -70,4 +87,5 @@ def test_benchmark_cli_runs_small():
     assert [r['ratio'] for r in inf] == [0., 1.]
     assert [r['tokens_mean'] for r in inf] == [16, 4]
     assert inf[0]['macs_ratio'] > 1 > inf[1]['macs_ratio']
+    assert all(r['quot_dense'] > 0 for r in inf)  # the dense control ran and was counted
     assert [r['variant'] for r in result['train']] == ['vit', 'vit_sdpa', 'masked', 'packed']

@@ -1,8 +1,9 @@
+import pytest
 import torch
 
 from msvit_mm.ops.packing import (dense_to_tokens, pack, to_dense, token_activity, unpack,
                                   upsample_regions)
-from msvit_mm.ops.patchify import in_bounds_mask, pool_pos_embed, region_pixels
+from msvit_mm.ops.patchify import in_bounds_mask, pool_cells, pool_pos_embed, region_pixels
 
 
 def test_pack_unpack_inverse():
@@ -77,3 +78,18 @@ def test_pool_pos_embed_averages_existing_cells():
     torch.testing.assert_close(coarse[0, :, 0, 0], pos[0, :, :2, :2].mean((1, 2)))
     # straddling region (rows 2-3, cols 4-5): only cell (2, 4) exists
     torch.testing.assert_close(coarse[0, :, 1, 2], pos[0, :, 2, 4])
+
+
+@pytest.mark.parametrize('ratio', [1, 2, 4])
+def test_pool_cells_equals_avg_pool2d(ratio):
+    x = torch.randn(2, 3, 8, 12)
+    pooled = pool_cells(x, ratio)
+    torch.testing.assert_close(pooled, torch.nn.functional.avg_pool2d(x, ratio))
+    # any leading dims: [T, C, H, W] gathered patches and [C, H, W] alike
+    torch.testing.assert_close(pool_cells(x[0], ratio), pooled[0])
+
+
+@pytest.mark.parametrize('ratio, hw', [(3, (6, 6)), (2, (6, 5)), (4, (6, 8))])
+def test_pool_cells_rejects_what_it_cannot_pool(ratio, hw):
+    with pytest.raises(ValueError, match=rf'ratio {ratio}.*\({hw[0]}, {hw[1]}\)'):
+        pool_cells(torch.zeros(1, 1, *hw), ratio)

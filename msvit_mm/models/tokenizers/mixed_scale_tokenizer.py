@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from ...ops.gumbel import gumbel_sigmoid, straight_through
 from ...ops.packing import token_activity
 from ...ops.patchify import (gather_patches, grid_size, in_bounds_mask, map_to_seq,
-                             pad_to_multiple, pool_pos_embed, region_pixels)
+                             pad_to_multiple, pool_cells, pool_pos_embed, region_pixels)
 from .mixed_scale_tokens import MixedScaleTokens
 from .region_gate import RegionGate
 
@@ -142,7 +142,7 @@ class MixedScaleTokenizer(BaseModule):
                                       fine_pos_seq[0])
         else:
             fine = patch_embed(x)[0] + fine_pos_seq  # B, Hp*Wp, C
-            coarse = patch_embed(F.avg_pool2d(x, self.ratio))[0] + coarse_pos_seq  # B, Hc*Wc, C
+            coarse = patch_embed(pool_cells(x, self.ratio))[0] + coarse_pos_seq  # B, Hc*Wc, C
         return MixedScaleTokens(
             coarse=coarse, fine=fine, coarse_mask=mask, coarse_weight=weight,
             coarse_active=coarse_active, fine_active=fine_active, gate_logits=logits,
@@ -164,13 +164,13 @@ class MixedScaleTokenizer(BaseModule):
         if not every and is_patchify(patch_embed.projection, self.patch_size):
             pixels = gather_patches(x, size, batch_index, cell_index)  # T, C_in, size, size
             if pool > 1:
-                pixels = F.avg_pool2d(pixels, pool)
+                pixels = pool_cells(pixels, pool)
             proj = patch_embed.projection
             tokens = F.linear(pixels.flatten(1), proj.weight.flatten(1), proj.bias)
             if patch_embed.norm is not None:
                 tokens = patch_embed.norm(tokens)
             return tokens + pos[cell_index]
-        tokens = patch_embed(F.avg_pool2d(x, pool) if pool > 1 else x)[0]  # B, n, C
+        tokens = patch_embed(pool_cells(x, pool))[0]  # B, n, C
         if every:
             return (tokens + pos).flatten(0, 1)
         return tokens[batch_index, cell_index] + pos[cell_index]
