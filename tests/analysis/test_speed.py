@@ -88,4 +88,7 @@ def test_benchmark_cli_runs_small():
     assert [r['tokens_mean'] for r in inf] == [16, 4]
     assert inf[0]['macs_ratio'] > 1 > inf[1]['macs_ratio']
     assert all(r['quot_dense'] > 0 for r in inf)  # the dense control ran and was counted
+    (floor,) = result['floor']
+    assert floor['tokens'] == 17 and 0 < floor['share']
+    assert floor['weight_bytes'] == 4 * sum(p.numel() for p in tool.build_pair(64)[0].layers.parameters())
     assert [r['variant'] for r in result['train']] == ['vit', 'vit_sdpa', 'masked', 'packed']

@@ -12,7 +12,10 @@ rounds. Printed: latency ratios MSViT / ViT, the analytic MACs ratio and their q
 (latency ratio / MACs ratio: 1 = time falls exactly as the MACs do), and a dense control:
 ViT-SDPA on an image with as many tokens as the MSViT images have on average, so that
 "MSViT / dense" is the cost of variable-length execution itself (gate, packing, per-image
-attention, unpacking) and what is left of the quotient is how this machine runs fewer tokens.
+attention, unpacking) and what is left of the quotient is how this machine runs fewer tokens
+(the dense control's own quotient). Then which rows meet the speed targets (quotient <= 1.10
+with coarse tokens, <= 1.05x ViT-SDPA all fine), and the per-forward floor: ViT-SDPA's
+layers on one token, i.e. the time of reading their weights, which no token saving removes.
 Training (forward + backward, train mode): MSViT in masked and in packed execution against
 both ViTs. Timings are medians over ``--repeats`` rounds on ``--threads`` CPU threads (or the
 GPU if ``--device cuda``); see :mod:`msvit_mm.analysis.speed`.
@@ -31,6 +34,7 @@ import torch  # noqa: E402
 from msvit_mm.analysis.speed import (build_pair, msvit_macs, same_weights_vit,  # noqa: E402
                                      spread_masks, time_variants, train_step, vit_macs,
                                      vit_sdpa_forward)
+from msvit_mm.models.backbones.layer_forward import layer_forward  # noqa: E402
 
 QUICK = dict(sizes=[256], batches=[1, 8], repeats=3, train_size=256, train_batch=2)
 
@@ -117,6 +121,29 @@ def bench_inference(size: int, batch: int, args) -> List[Dict]:
             lat_sdpa=t / times['vit_sdpa'], macs_ratio=macs_ratio,
             quot_vit=t / times['vit'] / macs_ratio, quot_sdpa=t / times['vit_sdpa'] / macs_ratio))
     return rows
+
+
+def bench_floor(size: int, args) -> Dict:
+    """The layers' cost that no token saving removes: ViT-SDPA's layers on one token against
+    all of an image's tokens (cls included), batch 1, timed together. On one token the time
+    is reading the layers' weights."""
+    device = torch.device(args.device)
+    vit, _ = build_pair(img_size=size, seed=args.seed)
+    vit = vit.to(device)
+    n = (-(-size // vit.patch_size)) ** 2 + int(vit.with_cls_token)
+    c = vit.cls_token.shape[-1]
+    xs = {k: torch.randn(1, k, c, device=device) for k in (1, n)}
+
+    def layers(x):
+        for layer in vit.layers:
+            x = layer_forward(layer, x)
+        return x
+    with torch.no_grad():
+        times = time_variants({k: _synced(lambda x=x: layers(x), device) for k, x in xs.items()},
+                              args.repeats, args.warmup)
+    weights = sum(p.numel() * p.element_size() for p in vit.layers.parameters())
+    return dict(size=size, tokens=n, one_token_s=times[1], all_tokens_s=times[n],
+                weight_bytes=weights, share=times[1] / times[n])
 
 
 def bench_train(args) -> List[Dict]:
@@ -218,7 +245,13 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, List[Dict]]:
     print('\nInference (eval, no_grad), MSViT-S packed vs ViT-S/16:\n')
     print(inference_table(inference))
     print('\n' + target_summary(inference))
-    result = dict(inference=inference, train=[])
+    floors = [bench_floor(size, args) for size in args.sizes]
+    print('\nPer-forward floor (ViT-SDPA layers, batch 1): one token against all tokens:')
+    for f in floors:
+        print(f"  {f['size']}x{f['size']}: {1e3 * f['one_token_s']:.1f} ms on 1 token, "
+              f"{1e3 * f['all_tokens_s']:.1f} ms on {f['tokens']} ({100 * f['share']:.0f}%); "
+              f"the layers hold {f['weight_bytes'] / 1e6:.0f} MB of weights")
+    result = dict(inference=inference, floor=floors, train=[])
     if not args.no_train:
         result['train'] = bench_train(args)
         print('\nTraining step (forward + backward, train mode, forced masks, learned gate):\n')
