@@ -80,16 +80,27 @@ def test_pool_pos_embed_averages_existing_cells():
     torch.testing.assert_close(coarse[0, :, 1, 2], pos[0, :, 2, 4])
 
 
-@pytest.mark.parametrize('ratio', [1, 2, 4])
+@pytest.mark.parametrize('ratio', [1, 2, 3, 4])
 def test_pool_cells_equals_avg_pool2d(ratio):
-    x = torch.randn(2, 3, 8, 12)
+    x = torch.randn(2, 3, 12, 24)
     pooled = pool_cells(x, ratio)
-    torch.testing.assert_close(pooled, torch.nn.functional.avg_pool2d(x, ratio))
+    # bit for bit on CPU: the training numerics of the earlier avg_pool2d code are kept
+    assert torch.equal(pooled, torch.nn.functional.avg_pool2d(x, ratio))
+    cl = x.contiguous(memory_format=torch.channels_last)
+    assert torch.equal(pool_cells(cl, ratio), torch.nn.functional.avg_pool2d(cl, ratio))
     # any leading dims: [T, C, H, W] gathered patches and [C, H, W] alike
-    torch.testing.assert_close(pool_cells(x[0], ratio), pooled[0])
+    assert torch.equal(pool_cells(x[0], ratio), pooled[0])
 
 
-@pytest.mark.parametrize('ratio, hw', [(3, (6, 6)), (2, (6, 5)), (4, (6, 8))])
+def test_pool_cells_gradient_is_avg_pool2d_gradient():
+    x = torch.randn(1, 2, 4, 6, requires_grad=True)
+    g = torch.randn(1, 2, 2, 3)
+    (grad,) = torch.autograd.grad(pool_cells(x, 2), x, g)
+    (ref,) = torch.autograd.grad(torch.nn.functional.avg_pool2d(x, 2), x, g)
+    torch.testing.assert_close(grad, ref)
+
+
+@pytest.mark.parametrize('ratio, hw', [(0, (6, 6)), (2, (6, 5)), (4, (6, 8))])
 def test_pool_cells_rejects_what_it_cannot_pool(ratio, hw):
     with pytest.raises(ValueError, match=rf'ratio {ratio}.*\({hw[0]}, {hw[1]}\)'):
         pool_cells(torch.zeros(1, 1, *hw), ratio)
