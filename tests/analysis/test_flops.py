@@ -15,7 +15,6 @@ position grid) are sums of strided views, element-wise additions that count 0, s
 counts below must match the counter exactly. The 1% comparisons with DESIGN's numbers leave
 out the gate (reported apart).
 """
-import importlib.util
 import json
 import os.path as osp
 
@@ -30,8 +29,8 @@ import msvit_mm  # noqa: F401
 from msvit_mm.analysis.flops import (EXTRA_OP_HANDLES, count_image, merge_forwards,
                                      slide_crops, summarize)
 from msvit_mm.models.backbones import MSViT
+from tests.helpers import ROOT, load_module
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SMALL_CONFIG = osp.join(ROOT, 'configs/msvit/msvit-t_upernet_1xb8-800_synthetic-ade20k-128x128.py')
 C, LAYERS, P, SC = 384, 12, 16, 32
 VIT_S = dict(patch_size=P, embed_dims=C, num_layers=LAYERS, num_heads=6, mlp_ratio=4,
@@ -235,11 +234,7 @@ def test_slide_crops_follow_mmseg_grid():
 
 
 def _tool():
-    path = osp.join(ROOT, 'tools/analysis_tools/get_flops.py')
-    spec = importlib.util.spec_from_file_location('get_flops_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(osp.join(ROOT, 'tools/analysis_tools/get_flops.py'), 'get_flops_tool')
 
 
 JSON_KEYS = {'gmacs_mean', 'gmacs_min', 'gmacs_max', 'tokens_mean', 'coarse_ratio_mean',

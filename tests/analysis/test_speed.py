@@ -2,7 +2,6 @@
 
 Timings are benchmarks, not tests: only the helpers' arithmetic and plumbing are checked.
 """
-import importlib.util
 import os.path as osp
 
 import torch
@@ -10,8 +9,8 @@ import torch
 from msvit_mm.analysis.speed import (build_pair, gate_macs_per_region, msvit_macs,
                                      same_weights_vit, spread_masks, time_variants, vit_macs,
                                      vit_sdpa_forward)
+from tests.helpers import ROOT, load_module
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SMALL = dict(embed_dims=32, num_heads=4, num_layers=2, out_indices=(0, 1))
 
 
@@ -55,11 +54,8 @@ def test_time_variants_alternates_and_takes_the_median():
 
 
 def _benchmark_tool():
-    path = osp.join(ROOT, 'tools/analysis_tools/benchmark_packed.py')
-    spec = importlib.util.spec_from_file_location('benchmark_packed', path)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
+    return load_module(osp.join(ROOT, 'tools/analysis_tools/benchmark_packed.py'),
+                       'benchmark_packed')
 
 
 def test_target_summary_names_each_miss():

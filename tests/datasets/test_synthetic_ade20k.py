@@ -9,6 +9,7 @@ import pytest
 from msvit_mm.datasets.synthetic_ade20k import (CLASS_STYLES, STUFF_IDS, THING_IDS,
                                                 class_frequencies, make_synthetic_ade20k,
                                                 render_scene)
+from tests.helpers import ROOT, load_module
 
 SMALL = dict(num_train=6, num_val=3, size=(64, 64))
 
@@ -130,12 +131,8 @@ def test_scenes_mix_smooth_regions_and_small_detailed_objects():
 
 
 def test_cli_writes_and_reports(tmp_path, capsys):
-    import importlib.util
-    path = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'dataset_converters',
-                    'make_synthetic_ade20k.py')
-    spec = importlib.util.spec_from_file_location('make_synthetic_cli', path)
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = load_module(osp.join(ROOT, 'tools', 'dataset_converters', 'make_synthetic_ade20k.py'),
+                      'make_synthetic_cli')
     root = str(tmp_path / 'ade')
     cli.main(['--root', root, '--num-train', '2', '--num-val', '1', '--size', '48', '64'])
     assert 'wrote 2 training + 1 validation images (48x64' in capsys.readouterr().out

@@ -1,5 +1,4 @@
 """Pretrained ViT checkpoints (timm/DeiT, mmseg, mmpretrain) load into MSViT exactly."""
-import importlib.util
 import os
 import os.path as osp
 import re
@@ -13,8 +12,8 @@ from mmseg.models.backbones import VisionTransformer
 
 from msvit_mm.models.backbones import MSViT
 from msvit_mm.models.backbones.pretrained import fold_layer_scale, load_pretrained
+from tests.helpers import ROOT, load_module
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG = dict(img_size=64, patch_size=16, embed_dims=32, num_layers=3, num_heads=4, mlp_ratio=2,
            out_indices=(0, 2), final_norm=True, patch_bias=True, drop_rate=0.,
            attn_drop_rate=0., drop_path_rate=0.)
@@ -29,11 +28,21 @@ TO_MMPRETRAIN = [(r'\.attn\.attn\.in_proj_', '.attn.qkv.'),
                  (r'\.attn\.attn\.out_proj\.', '.attn.proj.')]
 
 
-def load_module(path: str, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def with_layer_scales(state: dict, blocks: str, gamma_suffix: str, pairs) -> dict:
+    """Add a random layer scale per residual branch, dividing the branch's output linear by it.
+
+    For every layer i and ``(scale, linear)`` in ``pairs``: ``gamma`` is stored at
+    ``{blocks}.{i}.{scale}{gamma_suffix}`` and ``{blocks}.{i}.{linear}.weight`` / ``.bias``
+    are divided by it, so folding the scale back gives the original weights.
+    """
+    for i in range(CFG['num_layers']):
+        for scale, linear in pairs:
+            gamma = torch.rand(32) + 0.5
+            state[f'{blocks}.{i}.{scale}{gamma_suffix}'] = gamma
+            key = f'{blocks}.{i}.{linear}'
+            state[f'{key}.weight'] = state[f'{key}.weight'] / gamma[:, None]
+            state[f'{key}.bias'] = state[f'{key}.bias'] / gamma
+    return state
 
 
 def rename(state: dict, rules) -> dict:
@@ -105,15 +114,8 @@ def variant(vit, kind: str) -> dict:
         state['pos_embed'] = state['pos_embed'][:, 1:]
         return state
     if kind == 'timm_layer_scale':  # DeiT-3 style ls1 / ls2, folded back on load
-        state = timm_checkpoint(vit)['model']
-        for i in range(CFG['num_layers']):
-            for ls, lin in (('ls1', 'attn.proj'), ('ls2', 'mlp.fc2')):
-                gamma = torch.rand(32) + 0.5
-                state[f'blocks.{i}.{ls}.gamma'] = gamma
-                key = f'blocks.{i}.{lin}.weight'
-                state[key] = state[key] / gamma[:, None]
-                state[f'blocks.{i}.{lin}.bias'] = state[f'blocks.{i}.{lin}.bias'] / gamma
-        return state
+        return with_layer_scales(timm_checkpoint(vit)['model'], 'blocks', '.gamma',
+                                 (('ls1', 'attn.proj'), ('ls2', 'mlp.fc2')))
     if kind == 'mmseg':  # a segmentor checkpoint: backbone + decode head
         state = {f'backbone.{k}': v for k, v in sd.items()}
         state['decode_head.conv_seg.weight'] = torch.randn(5, 32, 1, 1)
@@ -121,14 +123,8 @@ def variant(vit, kind: str) -> dict:
     if kind == 'mmseg_backbone':  # vit2mmseg.py output
         return dict(sd)
     if kind == 'mmpretrain':  # an ImageClassifier checkpoint with layer scales
-        state = rename(sd, TO_MMPRETRAIN)
-        for i in range(CFG['num_layers']):
-            for ls, lin in (('attn.gamma1', 'attn.proj'), ('ffn.gamma2', 'ffn.layers.1')):
-                gamma = torch.rand(32) + 0.5
-                state[f'layers.{i}.{ls}.weight'] = gamma
-                key = f'layers.{i}.{lin}.weight'
-                state[key] = state[key] / gamma[:, None]
-                state[f'layers.{i}.{lin}.bias'] = state[f'layers.{i}.{lin}.bias'] / gamma
+        state = with_layer_scales(rename(sd, TO_MMPRETRAIN), 'layers', '.weight',
+                                  (('attn.gamma1', 'attn.proj'), ('ffn.gamma2', 'ffn.layers.1')))
         state = {f'backbone.{k}': v for k, v in state.items()}
         state.update({'head.layers.head.weight': torch.randn(10, 32),
                       'data_preprocessor.mean': torch.zeros(3)})
