@@ -10,7 +10,9 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 
 import msvit_mm  # noqa: E402,F401
 from mmengine.runner import Runner  # noqa: E402
-from msvit_mm.engine.cli import add_common_args, check_dataloaders, load_config  # noqa: E402
+from torch.distributed.elastic.multiprocessing.errors import record  # noqa: E402
+from msvit_mm.engine.cli import (add_common_args, check_dataloaders, check_load_from,  # noqa: E402
+                                 load_config)
 
 
 def parse_args():
@@ -27,6 +29,7 @@ def parse_args():
     return add_common_args(parser).parse_args()
 
 
+@record  # under torchrun: the failing rank's traceback ends the output (see dist_train.sh)
 def main():
     args = parse_args()
     if not osp.isfile(args.checkpoint):
@@ -51,7 +54,9 @@ def main():
         cfg.test_evaluator['output_dir'] = args.out
         cfg.test_evaluator['keep_results'] = True
     check_dataloaders(cfg, ('test_dataloader',))
-    Runner.from_cfg(cfg).test()
+    runner = Runner.from_cfg(cfg)
+    check_load_from(runner)  # every weight of the model from the checkpoint, or an error
+    runner.test()
 
 
 if __name__ == '__main__':

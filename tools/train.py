@@ -14,7 +14,9 @@ import msvit_mm  # noqa: E402,F401  (registers modules, checkpoint compat)
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from mmseg.registry import RUNNERS  # noqa: E402
-from msvit_mm.engine.cli import add_common_args, check_dataloaders, load_config  # noqa: E402
+from torch.distributed.elastic.multiprocessing.errors import record  # noqa: E402
+from msvit_mm.engine.cli import (add_common_args, check_dataloaders, check_load_from,  # noqa: E402
+                                 load_config)
 
 
 def parse_args():
@@ -27,6 +29,7 @@ def parse_args():
     return add_common_args(parser).parse_args()
 
 
+@record  # under torchrun: the failing rank's traceback ends the output (see dist_train.sh)
 def main():
     args = parse_args()
     cfg = load_config(args)
@@ -43,6 +46,7 @@ def main():
     cfg.resume = args.resume
     check_dataloaders(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    check_load_from(runner)  # a load_from of another architecture fails before training
     runner.train()
 
 

@@ -25,19 +25,21 @@ model = dict(
                      norm_cfg=norm_cfg),
     auxiliary_head=dict(in_channels=embed_dims, channels=32, norm_cfg=norm_cfg))
 
-# data: the generated scenes, read by mmseg's ADE20KDataset with checked loading
+# data: the generated scenes, read by mmseg's ADE20KDataset. The loaders keep mmseg's names
+# (its inference API and MMSegInferencer look them up by name); our tools swap in the checked
+# ones (msvit_mm.engine.cli.use_checked_loading)
 data_root = 'data/synthetic_ade/ADEChallengeData2016'
 train_pipeline = [
-    dict(type='CheckedLoadImageFromFile'),
-    dict(type='CheckedLoadAnnotations', reduce_zero_label=True),
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='RandomResize', scale=crop_size, ratio_range=(0.75, 1.5), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
-    dict(type='CheckedLoadImageFromFile'),
-    dict(type='CheckedLoadAnnotations', reduce_zero_label=True),
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(

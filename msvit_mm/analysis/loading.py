@@ -7,26 +7,27 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from torch import Tensor, nn
 
-from ..datasets.checks import check_data_root
+from ..datasets.checks import check_dataset
+from ..engine.checkpoints import load_weights_strict
 
 
 def build_model(cfg: Config, checkpoint: Optional[str] = None) -> nn.Module:
     """The config's segmentor in eval mode on CPU, with ``checkpoint``'s weights if given.
 
     No pretrained backbone file is read (``model.pretrained`` and ``init_cfg`` are cleared);
-    SyncBN becomes BN. A missing checkpoint is named.
+    SyncBN becomes BN. A missing checkpoint is named; one that does not hold exactly the
+    model's weights (another config's, a backbone-only file) is refused, naming the keys
+    (``msvit_mm.engine.checkpoints.check_weights_fit``), so that no number is ever reported
+    for random weights.
     """
     from mmengine.model import revert_sync_batchnorm
-    from mmengine.runner import load_checkpoint
     from mmseg.registry import MODELS
 
     cfg.model.pretrained = None
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'checkpoint file not found: {checkpoint}')
-        load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
+        load_weights_strict(model, checkpoint, map_location='cpu')
     model = revert_sync_batchnorm(model)
     model.eval()
     return model
@@ -38,7 +39,7 @@ def build_val_dataset(cfg: Config, hint: str = ''):
 
     dataset_cfg = cfg.val_dataloader.dataset
     try:
-        check_data_root(dataset_cfg.get('data_root'), dataset_cfg.get('data_prefix'))
+        check_dataset(dataset_cfg)
     except FileNotFoundError as err:
         raise FileNotFoundError(f'{err}{(" " + hint) if hint else ""}') from None
     dataset = DATASETS.build(dataset_cfg)
@@ -64,16 +65,20 @@ def preprocessed_inputs(model: nn.Module, dataset, num: int) -> Iterator[Tensor]
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """A config with ``--cfg-options`` merged and its default registry scope set.
+    """A config with ``--cfg-options`` merged, the checked loaders swapped in (as the train
+    and test tools do) and its default registry scope set.
 
     A missing file is named.
     """
     from mmengine.registry import init_default_scope
+
+    from ..engine.cli import use_checked_loading
 
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file not found: {path}')
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    use_checked_loading(cfg)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     return cfg

@@ -5,7 +5,11 @@ No package ships ADE20K, so the tests and the CPU demo use generated scenes that
 
     {root}/ADEChallengeData2016/images/{training,validation}/ADE_{train,val}_%08d.jpg
     {root}/ADEChallengeData2016/annotations/{training,validation}/ADE_{train,val}_%08d.png
-    {root}/ADEChallengeData2016/synthetic_meta.json
+    {root}/ADEChallengeData2016/synthetic_meta.json   (parameters + the files written)
+
+The default root is ``data/synthetic_ade``, not mmseg's ``data/ade`` where the real ADE20K
+goes. The generator never deletes, overwrites or mixes in a file it did not write: the meta
+file lists what it wrote, and a root holding other .jpg/.png files is refused.
 
 Labels are uint8 ADE20K ids: 0 = "other" (ignored after ``reduce_zero_label``), 1..150 the
 classes; only the 12 ids of :data:`CLASS_STYLES` occur. A scene is two or three large smooth
@@ -24,7 +28,7 @@ import json
 import os
 import os.path as osp
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -32,7 +36,9 @@ __all__ = ['CLASS_STYLES', 'render_scene', 'make_synthetic_ade20k', 'class_frequ
 
 SUBDIR = 'ADEChallengeData2016'
 META_FILE = 'synthetic_meta.json'
-GENERATOR_VERSION = 1
+GENERATOR = 'msvit_mm.datasets.synthetic_ade20k'
+GENERATOR_VERSION = 1  # of the scenes; meta files since this change also list the files
+DEFAULT_ROOT = 'data/synthetic_ade'
 JPEG_QUALITY = 95
 SPLITS = {'training': ('train', 0), 'validation': ('val', 1)}  # dir -> (file tag, rng code)
 
@@ -207,18 +213,44 @@ def _expected_files(data_root: str, counts: Dict[str, int]) -> List[str]:
     return files
 
 
-def make_synthetic_ade20k(root: str = 'data/ade', num_train: int = 240, num_val: int = 60,
+def _written_files(data_root: str, meta: Optional[dict]) -> List[str]:
+    """The files an earlier run wrote (or was writing), as its meta file lists them."""
+    if meta is None or meta.get('generator') != GENERATOR:
+        return []
+    if 'files' in meta:
+        return [osp.join(data_root, f) for f in meta['files']]
+    # older meta files list no files: the names follow from the counts
+    return _expected_files(data_root, {'training': int(meta.get('num_train', 0)),
+                                       'validation': int(meta.get('num_val', 0))})
+
+
+def _renderer(style: str):
+    """The scene function of a style: 'demo' or 'benchmark'."""
+    if style == 'demo':
+        return render_scene
+    if style == 'benchmark':
+        from .synthetic_benchmark import render_benchmark_scene
+        return render_benchmark_scene
+    raise ValueError(f"style={style!r} is not 'demo' or 'benchmark'")
+
+
+def make_synthetic_ade20k(root: str = DEFAULT_ROOT, num_train: int = 240, num_val: int = 60,
                           size: Sequence[int] = (128, 128), seed: int = 0,
-                          overwrite: bool = False) -> dict:
+                          overwrite: bool = False,
+                          style: str = 'demo') -> dict:
     """Write the synthetic set under ``{root}/ADEChallengeData2016`` (idempotent).
 
     Args:
-        root: the folder that holds ``ADEChallengeData2016`` (mmseg's ``data/ade``).
+        root: the folder that holds ``ADEChallengeData2016`` (default ``data/synthetic_ade``;
+            mmseg's ``data/ade`` is where the real ADE20K goes).
         num_train, num_val: images in ``training`` and ``validation``.
         size: (H, W) of every image.
         seed: the set's seed; another seed gives other scenes.
-        overwrite: replace a set made with other parameters (or foreign .jpg/.png files in
-            the four split folders; other files are left alone).
+        style: 'demo' (:func:`render_scene`, the quick start's scenes) or 'benchmark'
+            (``synthetic_benchmark.render_benchmark_scene``: textured one-class stuff and
+            isoluminant boundaries, the gate benchmark's scenes).
+        overwrite: replace a set this generator made with other parameters. Only the files
+            listed in its meta file are deleted; other files are never touched.
 
     Returns:
         dict with ``data_root``, ``num_train``, ``num_val``, ``size``, ``seed``, ``written``
@@ -226,16 +258,18 @@ def make_synthetic_ade20k(root: str = 'data/ade', num_train: int = 240, num_val:
         (ADE20K id -> name).
 
     Raises:
-        FileExistsError: the folder holds another set or foreign files and ``overwrite`` is off.
+        FileExistsError: the split folders hold .jpg/.png files this generator did not write
+            (whatever ``overwrite``), or another synthetic set and ``overwrite`` is off.
     """
     import cv2  # comes with mmcv/mmengine; imported here so the renderer is pure numpy
 
     size = (int(size[0]), int(size[1]))
     data_root = osp.join(root, SUBDIR)
     meta_path = osp.join(data_root, META_FILE)
-    params = dict(generator='msvit_mm.datasets.synthetic_ade20k', version=GENERATOR_VERSION,
+    renderer = _renderer(style)
+    params = dict(generator=GENERATOR, version=GENERATOR_VERSION,
                   num_train=int(num_train), num_val=int(num_val), size=list(size),
-                  seed=int(seed), jpeg_quality=JPEG_QUALITY)
+                  seed=int(seed), jpeg_quality=JPEG_QUALITY, style=style)
     counts = {'training': int(num_train), 'validation': int(num_val)}
     result = dict(data_root=data_root, num_train=counts['training'],
                   num_val=counts['validation'], size=size, seed=int(seed),
@@ -246,30 +280,35 @@ def make_synthetic_ade20k(root: str = 'data/ade', num_train: int = 240, num_val:
     if osp.isfile(meta_path):
         with open(meta_path) as f:
             meta = json.load(f)
+        meta.setdefault('style', 'demo')  # sets written before styles existed
+    ours = set(_written_files(data_root, meta))
+    foreign = [p for p in existing if p not in ours]
     same = meta is not None and {k: meta.get(k) for k in params} == params
-    if same and meta.get('complete') and sorted(existing) == sorted(expected):
+    if same and meta.get('complete') and sorted(existing) == sorted(expected) and not foreign:
         return dict(result, written=False)
-    if (existing or meta is not None) and not same and not overwrite:
-        if meta is not None:
-            diff = {k: meta.get(k) for k in params if meta.get(k) != params[k]}
-            what = (f'a synthetic set made with {diff} '
-                    f'(wanted {({k: params[k] for k in diff})})')
-        else:
-            what = f'{len(existing)} .jpg/.png files not written by this generator'
+    if foreign:
         raise FileExistsError(
-            f'{data_root} already holds {what}. Pass overwrite=True '
-            '(--overwrite) to replace its .jpg/.png files, or choose another root.')
-    for path in existing:  # ours (same parameters, incomplete) or overwrite was asked for
+            f'{data_root} holds {len(foreign)} .jpg/.png files not written by this generator '
+            f'(e.g. {foreign[:3]}). It never deletes or mixes in files it did not write: '
+            f'choose another root (the default is {DEFAULT_ROOT}) or move those files away.')
+    if meta is not None and not same and not overwrite:
+        diff = {k: meta.get(k) for k in params if meta.get(k) != params[k]}
+        raise FileExistsError(
+            f'{data_root} already holds a synthetic set made with {diff} '
+            f'(wanted {({k: params[k] for k in diff})}). Pass overwrite=True (--overwrite) to '
+            'replace the files that set wrote, or choose another root.')
+    for path in existing:  # all listed in the meta file: written by this generator
         os.remove(path)
     for split in counts:
         for sub in ('images', 'annotations'):
             os.makedirs(osp.join(data_root, sub, split), exist_ok=True)
-    with open(meta_path, 'w') as f:
-        json.dump(dict(params, complete=False), f, indent=1)
+    files = [osp.relpath(p, data_root) for p in expected]
+    with open(meta_path, 'w') as f:  # the list first: a killed run's files stay known as ours
+        json.dump(dict(params, complete=False, files=files), f, indent=1)
     for split, num in counts.items():
         for i, stem in enumerate(_file_names(split, num)):
             rng = np.random.default_rng([int(seed), SPLITS[split][1], i])
-            image, label = render_scene(rng, size)
+            image, label = renderer(rng, size)
             img_path = osp.join(data_root, 'images', split, stem + '.jpg')
             seg_path = osp.join(data_root, 'annotations', split, stem + '.png')
             if not (cv2.imwrite(img_path, image[..., ::-1],
@@ -278,7 +317,7 @@ def make_synthetic_ade20k(root: str = 'data/ade', num_train: int = 240, num_val:
                 raise OSError(f'could not write {img_path} / {seg_path}')
     classes = {str(k): v.name for k, v in CLASS_STYLES.items()}
     with open(meta_path, 'w') as f:
-        json.dump(dict(params, complete=True, classes=classes), f, indent=1)
+        json.dump(dict(params, complete=True, classes=classes, files=files), f, indent=1)
     return dict(result, written=True)
 
 

@@ -99,19 +99,21 @@ class CheckedLoadAnnotations(LoadAnnotations):
         self.check_shape = check_shape
 
     def _load_seg_map(self, results: dict) -> None:
-        path = results['seg_map_path']
+        path = results.get('seg_map_path')
+        if path is None:  # inference (mmseg's apis, MMSegInferencer): no label to load
+            return
         try:
-            super()._load_seg_map(results)
-        except AssertionError:  # upstream's reduce_zero_label mismatch: not a file problem
-            raise
+            seg = self._decode(path)
         except Exception as err:
             raise _read_error('label', path, err) from err
-        seg = results['gt_seg_map']
         if seg.ndim != 2:
             raise ValueError(
                 f'label file {path!r} decodes to shape {seg.shape}; a label map must be '
                 'single-channel [H, W] class ids (a colour-coded label needs converting)')
         self._check_bit_depth(path)
+        seg = self._relabel(seg.astype(np.uint8), results)
+        results['gt_seg_map'] = seg
+        results['seg_fields'].append('gt_seg_map')
         self._check_values(seg, path, results)
         if self.check_shape and 'ori_shape' in results:
             if tuple(seg.shape) != tuple(results['ori_shape'][:2]):
@@ -119,6 +121,37 @@ class CheckedLoadAnnotations(LoadAnnotations):
                     f'label file {path!r} is {seg.shape[0]}x{seg.shape[1]} but its image '
                     f"{results.get('img_path')!r} is "
                     f"{results['ori_shape'][0]}x{results['ori_shape'][1]}")
+
+    def _decode(self, path: str) -> np.ndarray:
+        """The label file as [H, W] (or [H, W, C>1] for a colour file).
+
+        Upstream calls ``squeeze()``, which also drops a side of 1 (a 1-pixel-high label
+        becomes 1-D, a 1x1 one 0-D and then fails); only a channel axis of 1 is dropped here.
+        """
+        raw = mmcv.imfrombytes(fileio.get(path, backend_args=self.backend_args),
+                               flag='unchanged', backend=self.imdecode_backend)
+        if raw is None:
+            raise OSError('the decoder returned nothing')
+        return raw[..., 0] if raw.ndim == 3 and raw.shape[2] == 1 else raw
+
+    def _relabel(self, seg: np.ndarray, results: dict) -> np.ndarray:
+        """mmseg 1.2.2's ``LoadAnnotations._load_seg_map`` after decoding, unchanged:
+        ``reduce_zero_label`` (0 -> 255, others - 1) and the dataset's ``label_map``."""
+        if self.reduce_zero_label is None:
+            self.reduce_zero_label = results['reduce_zero_label']
+        assert self.reduce_zero_label == results['reduce_zero_label'], \
+            'Initialize dataset with `reduce_zero_label` as ' \
+            f'{results["reduce_zero_label"]} but when load annotation ' \
+            f'the `reduce_zero_label` is {self.reduce_zero_label}'
+        if self.reduce_zero_label:
+            seg[seg == 0] = 255
+            seg = seg - 1
+            seg[seg == 254] = 255
+        if results.get('label_map', None) is not None:
+            original = seg.copy()
+            for old_id, new_id in results['label_map'].items():
+                seg[original == old_id] = new_id
+        return seg
 
     def _check_values(self, seg: np.ndarray, path: str, results: dict) -> None:
         """Raise if ``seg`` holds values other than 0..num_classes-1 and ignore_index."""

@@ -6,7 +6,8 @@ from argparse import ArgumentParser, Namespace
 from mmengine.config import Config, DictAction
 from mmengine.utils import import_modules_from_strings
 
-from ..datasets.checks import check_data_root
+from ..datasets.checks import check_dataset
+from .checkpoints import check_weights_fit
 from .launcher import for_each_typed, prepare_distributed
 
 
@@ -74,5 +75,22 @@ def check_dataloaders(cfg: Config, names=('train_dataloader', 'val_dataloader',
         loader = cfg.get(name)
         if not loader:
             continue
-        dataset = loader.get('dataset', {})
-        check_data_root(dataset.get('data_root'), dataset.get('data_prefix'))
+        check_dataset(loader.get('dataset', {}))
+
+
+def check_load_from(runner) -> None:
+    """Refuse a ``load_from`` checkpoint that does not hold exactly the model's weights.
+
+    mmengine loads ``load_from`` with ``strict=False`` and only logs what is missing, so a
+    checkpoint of another architecture would be tested (or fine-tuned) as random weights.
+    Called between ``Runner.from_cfg`` and ``train()``/``test()``. A config may set
+    ``strict_load_from = False`` to load a partial checkpoint on purpose (mmengine's
+    behaviour: a warning lists the keys).
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    path = runner.cfg.get('load_from')
+    if not path or not runner.cfg.get('strict_load_from', True):
+        return
+    check_weights_fit(runner.model, CheckpointLoader.load_checkpoint(path, map_location='cpu'),
+                      path)

@@ -157,3 +157,27 @@ def test_num_classes_argument_is_checked(ade_root):
     with pytest.raises(ValueError, match='outside the 3 classes'):
         for i in range(len(ds)):
             ds[i]
+
+
+@pytest.mark.parametrize('hw', [(1, 7), (5, 1), (1, 1)])
+def test_one_pixel_high_or_wide_label_is_valid(tmp_path, hw):
+    """mmseg squeezes a 1-pixel side away; the checked loader gives the [H, W] map back."""
+    img, seg = str(tmp_path / 'a.jpg'), str(tmp_path / 'a.png')
+    cv2.imwrite(img, np.full((*hw, 3), 128, np.uint8))
+    label = (np.arange(hw[0] * hw[1]).reshape(hw) % 5 + 1).astype(np.uint8)
+    cv2.imwrite(seg, label)
+    pipeline = [TRANSFORMS.build(t) for t in PIPELINE]
+    results = dict(img_path=img, seg_map_path=seg, reduce_zero_label=True, seg_fields=[])
+    for t in pipeline[:2]:
+        results = t(results)
+    np.testing.assert_array_equal(results['gt_seg_map'], label - 1)
+    packed = pipeline[2](results)
+    assert packed['data_samples'].gt_sem_seg.data.shape == (1, *hw)
+
+
+def test_annotation_loader_without_a_label_is_a_no_op(ade_root):
+    """As in mmseg's inference API: the sample has an image and no seg_map_path."""
+    img = osp.join(ade_root, 'images', 'validation', 'ADE_val_00000001.jpg')
+    results = TRANSFORMS.build(dict(type='CheckedLoadImageFromFile'))(dict(img_path=img))
+    out = TRANSFORMS.build(dict(type='CheckedLoadAnnotations'))(dict(results))
+    assert 'gt_seg_map' not in out and out['img'].shape == (64, 64, 3)

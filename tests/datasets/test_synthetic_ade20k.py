@@ -140,3 +140,48 @@ def test_cli_writes_and_reports(tmp_path, capsys):
     assert 'nothing written' in capsys.readouterr().out
     with pytest.raises(SystemExit, match='seed'):
         cli.main(['--root', root, '--num-train', '2', '--num-val', '1', '--seed', '3'])
+
+
+def _real_ade(root) -> list:
+    """A stand-in for the real ADE20K under ``root``: files the generator never wrote."""
+    files = []
+    for sub, ext in (('images', '.jpg'), ('annotations', '.png')):
+        folder = root / 'ADEChallengeData2016' / sub / 'training'
+        folder.mkdir(parents=True)
+        files.append(folder / f'ADE_train_00000001{ext}')
+        files[-1].write_bytes(b'real data')
+    return files
+
+
+def test_overwrite_never_deletes_files_it_did_not_write(tmp_path):
+    real = _real_ade(tmp_path)
+    for overwrite in (False, True):
+        with pytest.raises(FileExistsError, match='not written by this generator'):
+            make_synthetic_ade20k(str(tmp_path), overwrite=overwrite, **SMALL)
+    assert all(f.read_bytes() == b'real data' for f in real)
+    cli = load_module(osp.join(ROOT, 'tools', 'dataset_converters', 'make_synthetic_ade20k.py'),
+                      'make_synthetic_cli2')
+    with pytest.raises(SystemExit, match='not written by this generator'):
+        cli.main(['--root', str(tmp_path), '--overwrite', '--num-train', '1', '--num-val', '1'])
+    assert all(f.read_bytes() == b'real data' for f in real)
+
+
+def test_overwrite_keeps_a_foreign_file_added_to_a_synthetic_set(tmp_path):
+    root = str(tmp_path)
+    make_synthetic_ade20k(root, seed=0, **SMALL)
+    mine = tmp_path / 'ADEChallengeData2016' / 'images' / 'training' / 'my_photo.jpg'
+    mine.write_bytes(b'mine')
+    with pytest.raises(FileExistsError, match='my_photo.jpg'):
+        make_synthetic_ade20k(root, seed=1, overwrite=True, **SMALL)
+    assert mine.read_bytes() == b'mine'
+    mine.unlink()  # once it is gone, the set is replaced: only files it listed are deleted
+    assert make_synthetic_ade20k(root, seed=1, overwrite=True, **SMALL)['written']
+
+
+def test_default_root_is_not_where_real_ade20k_goes():
+    import inspect
+    assert inspect.signature(make_synthetic_ade20k).parameters['root'].default == \
+        'data/synthetic_ade'
+    cli = load_module(osp.join(ROOT, 'tools', 'dataset_converters', 'make_synthetic_ade20k.py'),
+                      'make_synthetic_cli3')
+    assert cli.parse_args([]).root == 'data/synthetic_ade'

@@ -59,7 +59,8 @@ class _Data(Dataset):
         return dict(inputs=torch.full((2,), float(i)))
 
 
-def test_runner_checkpoint_loads_for_resume(tmp_path):
+def test_runner_checkpoint_loads_for_resume(tmp_path, monkeypatch):
+    monkeypatch.delenv('MSVIT_TRUST_CHECKPOINTS', raising=False)  # no opt-in needed
     runner = Runner(model=_Toy(), work_dir=str(tmp_path),
                     train_dataloader=dict(dataset=_Data(), batch_size=2,
                                           sampler=dict(type='DefaultSampler', shuffle=False)),

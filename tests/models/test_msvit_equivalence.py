@@ -4,9 +4,11 @@ import torch
 import torch.nn.functional as F
 from mmseg.models.backbones import VisionTransformer
 
+from msvit_mm.models.backbones import MSViT
+from tests.helpers import assert_close_scaled
+
 from .helpers import SMALL, vit_and_msvit
 
-TOL = dict(rtol=0, atol=1e-5)
 
 
 @pytest.mark.parametrize('final_norm', [True, False])
@@ -22,7 +24,7 @@ def test_all_fine_equals_mmseg_vit(final_norm, with_cls_token, hw, execution):
     assert len(out) == 4
     for r, o in zip(ref, out):
         assert o.shape == r.shape == (2, 32, -(-hw[0] // 16), -(-hw[1] // 16))
-        torch.testing.assert_close(o, r, **TOL)
+        assert_close_scaled(o, r)
 
 
 @pytest.mark.parametrize('hw', [(64, 64), (48, 80)])
@@ -46,7 +48,7 @@ def test_all_coarse_equals_vit_on_pooled_image(hw, execution):
         ref, out = ref_vit(pooled), msvit(x)
     for r, o in zip(ref, out):
         r = r.repeat_interleave(2, 2).repeat_interleave(2, 3)[:, :, :hv, :wv]
-        torch.testing.assert_close(o, r, **TOL)
+        assert_close_scaled(o, r)
 
 
 def _mixed_batch():
@@ -72,9 +74,26 @@ def test_packed_equals_masked_and_single_image(with_cls_token):
     assert aux['tokens_per_image'].tolist() == [3 + 3 * 4, 6, 24]
     for m, p in zip(masked, packed):
         assert m.shape == (3, 32, 4, 6)
-        torch.testing.assert_close(p, m, **TOL)
+        assert_close_scaled(p, m)
     for i in range(3):
         for p, a in zip(packed, alone[i]):
-            torch.testing.assert_close(a[0], p[i], **TOL)
+            assert_close_scaled(a[0], p[i])
     # the three images really differ in what they compute
     assert not torch.allclose(masked[-1][1], masked[-1][2], atol=1e-3)
+
+
+def test_explicit_corner_patch_pad_equals_mmseg_vit():
+    vit, msvit = vit_and_msvit(patch_pad='corner', gate_mode='all_fine')
+    x = torch.randn(1, 3, 50, 70)  # sides not multiples of 16: the padding matters
+    with torch.no_grad():
+        for r, o in zip(vit(x), msvit(x)):
+            assert_close_scaled(o, r)
+
+
+@pytest.mark.parametrize('patch_pad', ['same', 0, 1, 3])
+def test_other_patch_pads_are_refused_at_construction(patch_pad):
+    """mmseg pads 'same' symmetrically and an integer inside the convolution (another grid:
+    15x22 instead of 14x21 for 234x345); MSViT's regions would differ, so it refuses."""
+    with pytest.raises(ValueError, match=r"supports only patch_pad='corner'") as err:
+        MSViT(**dict(SMALL, num_layers=1, out_indices=(0,)), patch_pad=patch_pad)
+    assert f'patch_pad={patch_pad!r}' in str(err.value)

@@ -14,8 +14,8 @@ from msvit_mm.models.tokenizers.mixed_scale_tokenizer import is_patchify
 from msvit_mm.ops.attention import (equal_length_runs, packed_attention,
                                     packed_attention_reference, varlen_kernel_applies)
 from msvit_mm.ops.packing import pack, pack_mixed_scale, packed_to_dense, to_dense, unpack
+from tests.helpers import assert_close_scaled, scaled_tol
 
-TOL = dict(rtol=0, atol=1e-5)
 TINY = dict(img_size=64, patch_size=16, embed_dims=32, num_layers=3, num_heads=4, mlp_ratio=2,
             out_indices=(0, 2), final_norm=True, drop_rate=0., attn_drop_rate=0.,
             drop_path_rate=0., gate_hidden_dims=(8, 8, 8))
@@ -41,12 +41,12 @@ def test_packed_attention_matches_reference(seqlens):
     x = torch.randn(sum(seqlens), 32, requires_grad=True)
     ref = packed_attention_reference(x, mha, seqlens)
     out = packed_attention(x, mha, seqlens)
-    torch.testing.assert_close(out, ref, **TOL)
+    assert_close_scaled(out, ref)
     g = torch.randn_like(ref)
     grads_ref = torch.autograd.grad(ref, [x, mha.in_proj_weight], g)
     grads = torch.autograd.grad(out, [x, mha.in_proj_weight], g)
     for a, b in zip(grads, grads_ref):
-        torch.testing.assert_close(a, b, **TOL)
+        assert_close_scaled(a, b)
 
 
 def test_varlen_kernel_only_on_cuda_half():
@@ -62,7 +62,8 @@ def test_varlen_kernel_matches_reference_on_gpu():
     x = torch.randn(sum(seqlens), 64, device='cuda', dtype=torch.half)
     assert varlen_kernel_applies(x, 0.)
     torch.testing.assert_close(packed_attention(x, mha, seqlens),
-                               packed_attention_reference(x, mha, seqlens), rtol=0, atol=2e-3)
+                               packed_attention_reference(x, mha, seqlens),
+                               **scaled_tol(packed_attention_reference(x, mha, seqlens), 1e-3))
 
 
 def _decisions(b: int, hc: int, wc: int) -> torch.Tensor:
@@ -103,8 +104,8 @@ def test_pack_mixed_scale_matches_pack(prefix_len):
             got = packed_to_dense(tokens, layout, weight, r)
         torch.testing.assert_close(got, want, rtol=0, atol=0)
     g = torch.randn_like(want)
-    torch.testing.assert_close(torch.autograd.grad(got, weight, g)[0],
-                               torch.autograd.grad(want, weight, g)[0], **TOL)
+    assert_close_scaled(torch.autograd.grad(got, weight, g)[0],
+                        torch.autograd.grad(want, weight, g)[0])
 
 
 @pytest.mark.parametrize('gate_mode', ['learned', 'all_fine', 'all_coarse'])
@@ -119,8 +120,8 @@ def test_packed_tokenizer_embeds_the_active_tokens(gate_mode, hw):
         dense = model.tokenizer(x, model.patch_embed, fine_pos, mask)
         packed = model.tokenizer(x, model.patch_embed, fine_pos, mask, packed=True)
     assert packed.is_packed and not dense.is_packed
-    torch.testing.assert_close(packed.coarse, dense.coarse[dense.coarse_active], **TOL)
-    torch.testing.assert_close(packed.fine, dense.fine[dense.fine_active], **TOL)
+    assert_close_scaled(packed.coarse, dense.coarse[dense.coarse_active])
+    assert_close_scaled(packed.fine, dense.fine[dense.fine_active])
     assert torch.equal(packed.coarse_weight, dense.coarse_weight)
     with pytest.raises(ValueError, match='dense form'):
         packed.full_sequence()
@@ -140,8 +141,8 @@ def test_packed_tokenizer_with_another_projection():
     with torch.no_grad():
         dense = model.tokenizer(x, model.patch_embed, fine_pos, mask)
         packed = model.tokenizer(x, model.patch_embed, fine_pos, mask, packed=True)
-    torch.testing.assert_close(packed.fine, dense.fine[dense.fine_active], **TOL)
-    torch.testing.assert_close(packed.coarse, dense.coarse[dense.coarse_active], **TOL)
+    assert_close_scaled(packed.fine, dense.fine[dense.fine_active])
+    assert_close_scaled(packed.coarse, dense.coarse[dense.coarse_active])
 
 
 def _reference_attention(x, mha, seqlens, dropout_p=0., cu_seqlens=None):
@@ -204,7 +205,7 @@ def test_packed_backbone_matches_reference(kwargs, hw, monkeypatch):
     assert len(fast) == len(ref)
     for f, r in zip(fast, ref):
         assert f.shape == r.shape
-        torch.testing.assert_close(f, r, **TOL)
+        assert_close_scaled(f, r)
     # training (learned gate: the straight-through weight carries the gradient to the gate)
     model.train()
     params = [p for p in model.parameters()]
@@ -217,6 +218,8 @@ def test_packed_backbone_matches_reference(kwargs, hw, monkeypatch):
     for name, (p, a, b) in zip([n for n, _ in model.named_parameters()], zip(params, *grads)):
         assert (a is None) == (b is None), name
         if a is not None:
-            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
+            # 1e-5 of the largest entry: on an AMD EPYC one element of a gradient reaching 28
+            # was off by 1.06e-5 (3.8e-7 of the largest), beyond the former atol=1e-5
+            assert_close_scaled(a, b, rel=1e-5, msg=name)
     gate_grad = dict(zip([n for n, _ in model.named_parameters()], grads[0]))
     assert gate_grad['tokenizer.gate.mlp.6.bias'].abs().sum() > 0

@@ -6,6 +6,8 @@ import mmseg
 import pytest
 import torch
 
+from tests.helpers import assert_close_scaled
+
 from .conftest import PYTHON, SMALL_CONFIG, free_port, quick_options, run_tool
 
 pytestmark = pytest.mark.slow
@@ -40,7 +42,7 @@ def test_resume_matches_uninterrupted_run(trained, tiny_data_root, tmp_path):
         osp.join(str(tmp_path), 'iter_4.pth'))
     assert full.keys() == resumed.keys()
     for key in full:
-        torch.testing.assert_close(resumed[key], full[key], rtol=0, atol=1e-6, msg=key)
+        assert_close_scaled(resumed[key], full[key], rel=1e-5, msg=key)
     # and the weights did move between iteration 2 and 4 (the comparison means something)
     mid = _weights(osp.join(trained, 'iter_2.pth'))
     assert not torch.equal(mid['decode_head.conv_seg.weight'], full['decode_head.conv_seg.weight'])

@@ -33,14 +33,26 @@ from msvit_mm.analysis.gate_vis import gate_picture  # noqa: E402
 from msvit_mm.analysis.loading import build_model, load_config  # noqa: E402
 
 
+def unit_interval(text: str) -> float:
+    """argparse type: a probability threshold in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a number') from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f'{text} is outside [0, 1] (a threshold on the '
+                                         "gate's probability)")
+    return value
+
+
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('images', nargs='+', metavar='IMAGE', help='image files')
     parser.add_argument('--out-dir', default='work_dirs/gates', help='where the PNGs go')
-    parser.add_argument('--threshold', type=float,
-                        help="gate threshold (learned gate; default: the config's)")
+    parser.add_argument('--threshold', type=unit_interval,
+                        help="gate threshold in [0, 1] (learned gate; default: the config's)")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, xxx=yyy pairs (as in mmseg)')
     return parser.parse_args(argv)

@@ -1,12 +1,14 @@
 """Write the embedded synthetic segmentation set in the ADE20K layout.
 
-    python tools/dataset_converters/make_synthetic_ade20k.py --root data/ade
-    python tools/dataset_converters/make_synthetic_ade20k.py --root data/ade \\
+    python tools/dataset_converters/make_synthetic_ade20k.py [--root data/synthetic_ade]
+    python tools/dataset_converters/make_synthetic_ade20k.py --root data/synthetic_ade \\
         --num-train 240 --num-val 60 --size 128 128 --seed 0 [--overwrite]
 
-The result is read by mmseg's own ``ADE20KDataset`` (``data_root=data/ade/ADEChallengeData2016``,
-``reduce_zero_label=True``). Rerunning with the same arguments does nothing; other arguments on
-an existing set need ``--overwrite``. See ``msvit_mm/datasets/synthetic_ade20k.py``.
+The result is read by mmseg's own ``ADE20KDataset``
+(``data_root=data/synthetic_ade/ADEChallengeData2016``, ``reduce_zero_label=True``). Rerunning
+with the same arguments does nothing; other arguments on an existing set need ``--overwrite``,
+which deletes only the files the earlier run wrote (listed in its ``synthetic_meta.json``); a
+root holding other .jpg/.png files is refused. See ``msvit_mm/datasets/synthetic_ade20k.py``.
 """
 import argparse
 import os.path as osp
@@ -14,23 +16,28 @@ import sys
 import time
 
 try:
-    from msvit_mm.datasets.synthetic_ade20k import make_synthetic_ade20k
+    from msvit_mm.datasets.synthetic_ade20k import DEFAULT_ROOT, make_synthetic_ade20k
 except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    from msvit_mm.datasets.synthetic_ade20k import make_synthetic_ade20k
+    from msvit_mm.datasets.synthetic_ade20k import DEFAULT_ROOT, make_synthetic_ade20k
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--root', default='data/ade',
-                        help='folder that will hold ADEChallengeData2016 (default: data/ade)')
+    parser.add_argument('--root', default=DEFAULT_ROOT,
+                        help=f'folder that will hold ADEChallengeData2016 (default: {DEFAULT_ROOT};'
+                             ' not data/ade, where the real ADE20K goes)')
     parser.add_argument('--num-train', type=int, default=240, help='training images')
     parser.add_argument('--num-val', type=int, default=60, help='validation images')
     parser.add_argument('--size', type=int, nargs=2, default=(128, 128), metavar=('H', 'W'),
                         help='image height and width (default: 128 128)')
     parser.add_argument('--seed', type=int, default=0, help='seed of the set (default: 0)')
+    parser.add_argument('--style', choices=('demo', 'benchmark'), default='demo',
+                        help="'demo': the quick start's scenes; 'benchmark': the gate "
+                             'benchmark scenes (textured stuff, isoluminant boundaries)')
     parser.add_argument('--overwrite', action='store_true',
-                        help='replace the .jpg/.png files of a set made with other arguments')
+                        help='replace a set this tool made with other arguments (only the '
+                             'files it wrote are deleted)')
     return parser.parse_args(argv)
 
 
@@ -44,7 +51,8 @@ def main(argv=None) -> None:
     start = time.perf_counter()
     try:
         info = make_synthetic_ade20k(args.root, num_train=args.num_train, num_val=args.num_val,
-                                     size=args.size, seed=args.seed, overwrite=args.overwrite)
+                                     size=args.size, seed=args.seed, overwrite=args.overwrite,
+                                     style=args.style)
     except FileExistsError as err:
         sys.exit(f'error: {err}')
     took = time.perf_counter() - start

@@ -5,14 +5,18 @@
 Like mmseg's ``vit2mmseg.py``, plus: mmseg / mmpretrain sources, layer scales folded,
 ``pos_embed`` resized (bicubic) to the ``--img-size`` grid, classifier heads and
 distillation tokens dropped with a line in the report. The output is
-``{'state_dict': ..., 'meta': {'pos_embed_grid': [h, w], ...}}``, written atomically (a
-failure leaves no file). MSViT also loads the unconverted checkpoints directly.
+``{'state_dict': ..., 'meta': {'pos_embed_grid': [h, w], ...}}`` (tensors and plain values
+only: it loads with ``torch.load(weights_only=True)``), written atomically (a failure
+leaves no file; a kill leaves none either, but for a short final write whose temp file the
+next run replaces). The source is read tensors-only too
+(``msvit_mm.engine.checkpoints``). MSViT also loads the unconverted checkpoints directly.
 """
 import argparse
+import io
 import os
 import os.path as osp
+import pickle
 import sys
-import tempfile
 from typing import List, Optional
 
 import torch
@@ -38,23 +42,42 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def check_output(dst: str) -> None:
+    """Refuse an output path that is a directory (before any work is done)."""
+    if osp.isdir(dst):
+        raise IsADirectoryError(f'the output path {dst!r} is a directory; give a file name, '
+                                f'e.g. {osp.join(dst, "msvit.pth")}')
+
+
 def save_atomic(obj: dict, dst: str) -> None:
-    """``torch.save`` to a temporary file next to ``dst``, then rename it onto ``dst``."""
+    """``torch.save`` so that ``dst`` is either complete or untouched, with no temp file left.
+
+    The checkpoint is serialized in memory first (the slow part: a kill, even SIGKILL, leaves
+    nothing on disk), then written to ``.DST.tmp`` beside ``dst`` and renamed onto it. The temp
+    name is fixed, so the next run replaces what a kill during that short write left. The file
+    gets the usual mode (0666 less the umask).
+    """
+    check_output(dst)
     folder = osp.dirname(osp.abspath(dst))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{osp.basename(dst)}.', suffix='.tmp')
+    tmp = osp.join(folder, f'.{osp.basename(dst)}.tmp')
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
     try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(obj, f)
+        with open(tmp, 'wb') as f:
+            f.write(buffer.getbuffer())
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, dst)
     except BaseException:
-        if osp.exists(tmp):
+        if osp.lexists(tmp):
             os.remove(tmp)
         raise
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
+    check_output(args.dst)
     grid = None
     if args.img_size:
         h, w = (args.img_size * 2)[:2]
@@ -77,5 +100,5 @@ def main(argv: Optional[List[str]] = None) -> dict:
 if __name__ == '__main__':
     try:
         main()
-    except (OSError, ValueError, RuntimeError) as err:
+    except (OSError, ValueError, RuntimeError, pickle.UnpicklingError) as err:
         sys.exit(f'vit2msvit: {err}')

@@ -11,6 +11,7 @@ from ...ops.packing import PackedLayout, packed_cell_rows, packed_to_dense, to_d
 from ...ops.patchify import grid_size, seq_to_map
 from ..tokenizers import MixedScaleTokens
 from .layer_forward import layer_forward
+from .patch_pad import check_patch_pad
 from .pretrained import load_pretrained
 
 EXECUTIONS = ('auto', 'masked', 'packed')
@@ -50,6 +51,7 @@ class MSViT(VisionTransformer):
         if execution not in EXECUTIONS:
             raise ValueError(f'execution={execution!r} is not one of {EXECUTIONS}')
         super().__init__(*args, **kwargs)
+        check_patch_pad(self.patch_embed)
         self.in_channels = kwargs.get('in_channels', 3)
         self.execution = execution
         self.tokenizer = MODELS.build(dict(

@@ -14,7 +14,6 @@ import numbers
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
@@ -101,13 +100,14 @@ class GeneralizedBatchShapingLoss(nn.Module):
     with the hyperprior Beta(t * c, (1 - t) * c), t = ``target_coarse_ratio``,
     c = ``hyper_concentration``. Defaults follow Qualcomm's public gBaS example (hyperprior
     Beta(3, 7), i.e. c = 10; temperature sigmoid-parameterized, initialized to 0.5; L1 weight
-    0.1 on it); the means start at the target. If the input grid is not ``grid_size`` (another
-    crop size), the parameter maps are resized bilinearly (align_corners=False) on their
-    logits for L_prior; L_hyper and the L1 always use the stored ``grid_size`` maps.
+    0.1 on it); the means start at the target. The gate grid of the input must be
+    ``grid_size`` (one learned prior per region): another grid (another crop size) is an
+    error naming both, never a silent resize of the learned maps.
 
     Args:
         target_coarse_ratio: mean of the hyperprior, in (0, 1).
-        grid_size: (Hc, Wc) of the parameter maps, e.g. 512 / 32 = 16 for a 512 crop.
+        grid_size: (Hc, Wc) of the parameter maps = the gate grid of the training crop,
+            ceil(crop / coarse_patch_size), e.g. 512 / 32 = 16 for a 512 crop.
         hyper_concentration: ``a + b`` of the hyperprior; larger keeps the mu_k closer to t.
         tau_l1_weight: weight of the L1 penalty on the temperatures (>= 0).
         init_tau: initial temperature, in (0, 1).
@@ -174,12 +174,14 @@ class GeneralizedBatchShapingLoss(nn.Module):
         return self._loss_name
 
     def _param_maps(self, grid: Tuple[int, int], dtype: torch.dtype) -> Tuple[Tensor, Tensor]:
-        """Parameter logits on the input's grid: [Hc, Wc] each (bilinear resize if needed)."""
-        maps = torch.stack([self.mu_logit, self.tau_logit]).to(dtype)  # [2, h, w]
-        if tuple(grid) != tuple(maps.shape[1:]):
-            maps = F.interpolate(maps[None], size=tuple(grid), mode='bilinear',
-                                 align_corners=False)[0]
-        return maps[0], maps[1]
+        """Parameter logits, [Hc, Wc] each; ``grid`` (the input's) must be ``grid_size``."""
+        if tuple(grid) != tuple(self.mu_logit.shape):
+            raise ValueError(
+                f'{type(self).__name__} has grid_size={tuple(self.mu_logit.shape)} (one learned '
+                f'prior per gate region) but the gate gives {tuple(grid)} regions; set '
+                f'grid_size={tuple(grid)} in the gate loss config (the training crop divided '
+                'by coarse_patch_size, rounded up)')
+        return self.mu_logit.to(dtype), self.tau_logit.to(dtype)
 
 
 @MODELS.register_module()
