@@ -149,7 +149,7 @@ def describe_checkpoint(checkpoint: Any, state: Mapping[str, Tensor]) -> str:
     """One line on what a checkpoint holds: top-level keys, tensor count, first keys."""
     top = list(checkpoint)[:6] if isinstance(checkpoint, Mapping) else type(checkpoint).__name__
     prefixes = sorted({k.split('.')[0] for k in state})[:8]
-    return (f'the checkpoint holds top-level keys {top}, {len(state)} tensors under the '
+    return (f'The checkpoint holds top-level keys {top}, {len(state)} tensors under the '
             f'prefixes {prefixes}, e.g. {list(state)[:3]}')
 
 

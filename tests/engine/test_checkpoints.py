@@ -97,7 +97,7 @@ def test_check_weights_fit_names_missing_unexpected_and_shapes(tmp_path):
     msg = str(err.value)
     assert 'other.pth' in msg and "['0.weight']" in msg and "['head.weight']" in msg
     assert '1.bias: checkpoint [5] vs model [4]' in msg
-    assert "top-level keys ['state_dict', 'meta']" in msg
+    assert "holds top-level keys ['state_dict', 'meta']" in msg
 
 
 def test_load_weights_strict(tmp_path):
