@@ -8,6 +8,8 @@ from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmseg.registry import MODELS
 
+from msvit_mm.models.gates import gate_from_mode
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
                  if '_base_' not in p)
@@ -26,8 +28,9 @@ def test_config_builds_and_runs(path):
     cfg.model.pretrained = None  # the ImageNet file is not here; loading is tested elsewhere
     model = revert_sync_batchnorm(MODELS.build(cfg.model))
     model.eval()
-    mode = cfg.model.backbone.get('gate_mode', 'learned')
-    assert model.backbone.tokenizer.gate_mode == mode
+    gate = cfg.model.backbone.get('gate') or gate_from_mode(
+        cfg.model.backbone.get('gate_mode', 'learned'))
+    assert type(model.backbone.tokenizer.gate).__name__ == gate['type']
     x = torch.randn(1, 3, 96, 64)
     with torch.no_grad():
         logits = model(x, mode='tensor')
@@ -35,12 +38,32 @@ def test_config_builds_and_runs(path):
     # the heads' logits on the backbone's 1/16 grid
     assert logits.shape == (1, cfg.model.decode_head.num_classes, 6, 4)
     assert torch.isfinite(logits).all()
-    expected_ratio = {'all_fine': 0.0, 'all_coarse': 1.0}.get(mode)
-    if expected_ratio is not None:
-        assert aux['coarse_ratio'].item() == expected_ratio
+    built = model.backbone.tokenizer.gate
+    if type(built).__name__ == 'FixedGate':
+        assert aux['coarse_ratio'].item() == float(built.coarse)
     if 'synthetic' in path:
-        assert cfg.train_dataloader.dataset.data_root.startswith('data/synthetic_ade')
-    if mode != 'learned':
+        assert cfg.train_dataloader.dataset.data_root.startswith('data/synthetic_')
+    if not built.learned:
         assert cfg.get('find_unused_parameters') is True and cfg.model.gate_loss is None
     else:
-        assert cfg.model.gate_loss.type == 'GeneralizedBatchShapingLoss'
+        losses = cfg.model.gate_loss
+        losses = losses if isinstance(losses, (list, tuple)) else [losses]
+        assert {'GeneralizedBatchShapingLoss', 'TargetRateLoss'} & {lo.type for lo in losses}
+
+
+STAGE2 = [p for p in CONFIGS if '-s2-' in osp.basename(p)]
+
+
+@pytest.mark.parametrize('path', STAGE2, ids=[osp.basename(p) for p in STAGE2])
+def test_stage2_configs_start_from_stage1(path):
+    """Stage 2 of the gate benchmark: the stage-1 ViT/16's weights, one budget for all."""
+    stage1 = Config.fromfile(osp.join(
+        REPO, 'configs/gate_benchmark/vit-t16_upernet_1xb8-800_synthetic-bench-128x128.py'))
+    cfg = Config.fromfile(path)
+    assert cfg.load_from.endswith(
+        f'vit-t16_upernet_1xb8-800_synthetic-bench-128x128/iter_{stage1.train_cfg.max_iters}.pth')
+    assert cfg.train_cfg.max_iters == 300 and cfg.param_scheduler[-1].end == 300
+    assert cfg.train_dataloader.dataset.data_root == stage1.train_dataloader.dataset.data_root
+    # only what differs: the backbone and the data are stage 1's apart from the gate
+    for key in ('embed_dims', 'num_layers', 'num_heads', 'out_indices'):
+        assert cfg.model.backbone[key] == stage1.model.backbone[key]

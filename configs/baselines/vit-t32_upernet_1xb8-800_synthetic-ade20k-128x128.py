@@ -1,4 +1,5 @@
 # Small baseline ViT/32 (all coarse) on the embedded dataset.
 _base_ = ['../msvit/msvit-t_upernet_1xb8-800_synthetic-ade20k-128x128.py']
-model = dict(backbone=dict(gate_mode='all_coarse'), gate_loss=None)
+model = dict(backbone=dict(gate=dict(_delete_=True, type='FixedGate', coarse=True)),
+             gate_loss=None)
 find_unused_parameters = True  # the gate is not run

@@ -107,22 +107,6 @@ def _static_tokens(backbone: nn.Module, img: Tensor) -> int:
     return -(-img.shape[-2] // ph) * -(-img.shape[-1] // pw)
 
 
-def _forced_mask(backbone: nn.Module, img: Tensor) -> Optional[Tensor]:
-    """[1, Hc, Wc] decisions of an 'all_fine' / 'all_coarse' tokenizer, else None.
-
-    Passed as ``coarse_mask`` they give the same forward; needed because the tokenizer's
-    ``torch.full_like(..., <bool>, dtype=torch.bool)`` breaks ``torch.jit`` tracing in torch
-    2.13 (alias analysis: "We don't have an op for aten::full_like").
-    """
-    tokenizer = getattr(backbone, 'tokenizer', None)
-    mode = getattr(tokenizer, 'gate_mode', None)
-    if mode not in ('all_fine', 'all_coarse'):
-        return None
-    size = tokenizer.coarse_patch_size
-    grid = (-(-img.shape[-2] // size), -(-img.shape[-1] // size))
-    return torch.full((1,) + grid, mode == 'all_coarse', dtype=torch.bool, device=img.device)
-
-
 def params_of(module: nn.Module) -> int:
     """Number of parameters (each shared tensor once)."""
     return sum(p.numel() for p in {id(p): p for p in module.parameters()}.values())
@@ -152,8 +136,6 @@ def count_image(model: nn.Module, img: Tensor, coarse_mask: Optional[Tensor] = N
     if img.dim() != 4 or img.shape[0] != 1:
         raise ValueError(f'count_image takes one image [1, C, H, W], got {tuple(img.shape)}')
     model.eval()  # mmseg's ViT.train() returns None, so no chaining
-    if coarse_mask is None:
-        coarse_mask = _forced_mask(getattr(model, 'backbone', model), img)
     sink: Dict[str, float] = {}
     net = InferenceForward(model, coarse_mask, sink)
     names = dict(net.named_modules())

@@ -33,6 +33,13 @@ def build_model(cfg: Config, checkpoint: Optional[str] = None) -> nn.Module:
     return model
 
 
+def has_learned_gate(model: nn.Module) -> bool:
+    """Whether ``model`` (a segmentor or a backbone) has an MSViT gate with learned parameters."""
+    backbone = getattr(model, 'backbone', model)
+    gate = getattr(getattr(backbone, 'tokenizer', None), 'gate', None)
+    return bool(getattr(gate, 'learned', False))
+
+
 def build_val_dataset(cfg: Config, hint: str = ''):
     """The config's validation dataset; a missing folder is named with how to prepare it."""
     from mmseg.registry import DATASETS

@@ -26,7 +26,8 @@ from mmengine.config import Config
 from torch import nn
 
 from .flops import count_images, summarize
-from .loading import build_model, build_val_dataset, load_config, preprocessed
+from .loading import (build_model, build_val_dataset, has_learned_gate, load_config,
+                      preprocessed)
 
 __all__ = ['COLUMNS', 'evaluate_and_count', 'find_run', 'logged_validation', 'markdown_table',
            'plot_miou_vs_gmacs', 'run_kind', 'table_rows']
@@ -97,12 +98,11 @@ def logged_validation(work_dir: str) -> Optional[Dict[str, float]]:
 
 
 def run_kind(model: nn.Module) -> str:
-    """'msvit' for a learned gate; 'baseline' for a forced gate mode or a plain ViT."""
-    tokenizer = getattr(getattr(model, 'backbone', None), 'tokenizer', None)
-    return 'msvit' if getattr(tokenizer, 'gate_mode', None) == 'learned' else 'baseline'
+    """'msvit' for a learned gate; 'baseline' for any other gate or a plain ViT."""
+    return 'msvit' if has_learned_gate(model) else 'baseline'
 
 
-def _iou_metric(cfg: Config):
+def iou_metric(cfg: Config):
     from mmseg.evaluation import IoUMetric
 
     evaluator = cfg.get('val_evaluator', None)
@@ -113,7 +113,7 @@ def _iou_metric(cfg: Config):
     return IoUMetric(iou_metrics=['mIoU'], prefix='table')
 
 
-def _iou_summary(metric, results: list) -> Dict[str, float]:
+def iou_summary(metric, results: list) -> Dict[str, float]:
     """``aAcc``, ``mIoU``, ``mAcc`` (percent, 2 decimals) as ``IoUMetric.compute_metrics``
     gives them, without its per-class table in the log."""
     areas = [sum(parts) for parts in zip(*results)]
@@ -154,7 +154,7 @@ def evaluate_and_count(model: nn.Module, dataset, num_images: int, metric=None,
         sys.stderr.write('\n')
     out = summarize(records)
     if metric is not None:
-        out.update(_iou_summary(metric, metric.results))
+        out.update(iou_summary(metric, metric.results))
     return out
 
 
@@ -183,12 +183,12 @@ def _run_rows(work_dir: str, num_images: Optional[int], thresholds: Sequence[flo
     if kind == 'msvit' and thresholds:
         for t in thresholds:
             model.backbone.tokenizer.gate_threshold = float(t)
-            stats = evaluate_and_count(model, dataset, n, _iou_metric(cfg), progress)
+            stats = evaluate_and_count(model, dataset, n, iou_metric(cfg), progress)
             yield _row(run, kind, stats, stats['mIoU'], 'evaluated', float(t))
         return
     logged = logged_validation(work_dir)
     use_log = logged is not None and run['iteration'] in (None, logged.get('step'))
-    stats = evaluate_and_count(model, dataset, n, None if use_log else _iou_metric(cfg), progress)
+    stats = evaluate_and_count(model, dataset, n, None if use_log else iou_metric(cfg), progress)
     if use_log:
         yield _row(run, kind, stats, float(logged['mIoU']), f"logged (step {logged['step']})",
                    None)

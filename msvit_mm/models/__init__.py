@@ -1,1 +1,1 @@
-from . import backbones, losses, segmentors, tokenizers  # noqa: F401
+from . import backbones, gates, losses, segmentors, tokenizers  # noqa: F401

@@ -59,9 +59,13 @@ def test_masked_gate_gradient_sees_what_could_be():
 def test_auto_execution_and_statistics():
     model = MSViT(**TINY, gate_mode='random', random_coarse_ratio=0.5)
     model.train()
-    assert model.resolve_execution() == 'masked'
-    model.eval()
-    assert model.resolve_execution() == 'packed'
+    assert model.resolve_execution() == 'packed'  # the gate does not learn
+    learned = MSViT(**TINY).train()
+    assert learned.resolve_execution() == 'masked'
+    learned.tokenizer.gate.requires_grad_(False)  # a frozen gate: packed computes the same
+    assert learned.resolve_execution() == 'packed'
+    learned.tokenizer.gate.requires_grad_(True)
+    assert learned.eval().resolve_execution() == 'packed'
     torch.manual_seed(3)
     _, aux = model.forward_with_aux(torch.randn(4, 3, 64, 96))
     mask = aux['coarse_mask']

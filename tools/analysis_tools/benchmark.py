@@ -26,7 +26,8 @@ import msvit_mm  # noqa: E402,F401  (registers the modules)
 import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 
-from msvit_mm.analysis.loading import build_model, build_val_dataset, load_config  # noqa: E402
+from msvit_mm.analysis.loading import (build_model, build_val_dataset,  # noqa: E402
+                                       has_learned_gate, load_config)
 from msvit_mm.analysis.throughput import compare, image_batches, token_stats  # noqa: E402
 
 
@@ -55,8 +56,7 @@ def _load(config: str, checkpoint: Optional[str], args: argparse.Namespace):
     cfg = load_config(config, args.cfg_options)
     model = build_model(cfg, checkpoint).to(args.device)
     model.eval()
-    tokenizer = getattr(model.backbone, 'tokenizer', None)
-    if checkpoint is None and getattr(tokenizer, 'gate_mode', None) == 'learned':
+    if checkpoint is None and has_learned_gate(model):
         warnings.warn(f'{config}: no checkpoint, the untrained gate decides arbitrarily')
     dataset = build_val_dataset(cfg)
     n = len(dataset) if args.num_images <= 0 else args.num_images

@@ -28,8 +28,8 @@ from mmengine.utils import ProgressBar  # noqa: E402
 from torch import nn  # noqa: E402
 
 from msvit_mm.analysis.flops import count_images, summarize  # noqa: E402
-from msvit_mm.analysis.loading import (build_model, build_val_dataset, load_config,  # noqa: E402
-                                       preprocessed_inputs)
+from msvit_mm.analysis.loading import (build_model, build_val_dataset,  # noqa: E402
+                                       has_learned_gate, load_config, preprocessed_inputs)
 
 DEFAULT_NUM_IMAGES = 100
 
@@ -58,8 +58,7 @@ def _with_progress(items: Iterator, total: int) -> Iterator:
 
 
 def _gate_note(model: nn.Module, checkpoint: Optional[str], shape) -> Optional[str]:
-    tokenizer = getattr(getattr(model, 'backbone', None), 'tokenizer', None)
-    if getattr(tokenizer, 'gate_mode', None) != 'learned':
+    if not has_learned_gate(model):
         return None
     if shape is not None:
         return 'the gate decides on random noise: use real images for a dynamic model'

@@ -111,8 +111,8 @@ def main(argv: Optional[List[str]] = None) -> List[str]:
     if tokenizer is None or not hasattr(model.backbone, 'forward_with_aux'):
         raise SystemExit(f'{args.config}: the backbone has no gate (not an MSViT)')
     if args.threshold is not None:
-        if tokenizer.gate_mode != 'learned':
-            warnings.warn(f'--threshold has no effect on a {tokenizer.gate_mode!r} gate')
+        if not tokenizer.gate.learned:
+            warnings.warn(f'--threshold has no effect on a {type(tokenizer.gate).__name__}')
         tokenizer.gate_threshold = args.threshold
     dataset_cfg = cfg.test_dataloader.dataset
     steps = list(dataset_cfg.pipeline)

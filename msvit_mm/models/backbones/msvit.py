@@ -1,4 +1,5 @@
 """MSViT backbone: mmseg's VisionTransformer with a mixed-scale tokenizer."""
+import logging
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.logging import print_log
@@ -15,6 +16,8 @@ from .patch_pad import check_patch_pad
 from .pretrained import load_pretrained
 
 EXECUTIONS = ('auto', 'masked', 'packed')
+SHORTHAND_DEFAULTS = dict(gate_mode='learned', gate_threshold=0.5, gumbel_temperature=1.0,
+                          random_coarse_ratio=0.5, gate_hidden_dims=(128, 128, 128))
 
 
 @MODELS.register_module()
@@ -28,38 +31,50 @@ class MSViT(VisionTransformer):
 
     Args:
         coarse_patch_size: coarse region size (power-of-two multiple of ``patch_size``).
-        gate_mode: 'learned' | 'all_fine' (= ViT/16) | 'all_coarse' (= ViT/32 on the pooled
-            image) | 'random'.
-        gate_threshold: inference threshold on the gate's probability (changeable at test time).
-        gumbel_temperature: Gumbel-sigmoid temperature while training.
-        random_coarse_ratio: coarse probability of the 'random' gate.
-        gate_hidden_dims: widths of the gate MLP.
+        gate: the gate's config, e.g. ``dict(type='MLPGate')`` (learned, the default),
+            ``dict(type='FixedGate', coarse=False)`` (= ViT/16), ``dict(type='RandomGate',
+            coarse_ratio=0.5)``, ``dict(type='PixelStatGate', statistic='entropy',
+            coarse_ratio=0.5)``; see ``msvit_mm.models.gates``. None: ``gate_mode``.
+        gate_mode: shorthand for ``gate``: 'learned' | 'all_fine' (= ViT/16) | 'all_coarse'
+            (= ViT/32 on the pooled image) | 'random'; with ``gate_threshold``,
+            ``gumbel_temperature``, ``random_coarse_ratio`` and ``gate_hidden_dims`` as the
+            gate's arguments. When ``gate`` is given, the shorthand is ignored (with a
+            warning if it differs from the defaults, e.g. inherited from a base config).
         execution: 'masked' (all tokens of both scales, attention masked by the decisions),
             'packed' (only the tokens that exist, concatenated over the batch) or 'auto'
-            (masked while training, packed otherwise). Both give the same values.
+            (masked while the gate is learning, i.e. a learned gate with trainable
+            parameters in training mode; packed otherwise). Both give the same values.
 
     ``forward(x)`` [B, in_channels, H, W] returns a tuple of [B, C, ceil(H/16), ceil(W/16)]
     maps at ``out_indices``, coarse tokens repeated over their cells, like mmseg's ViT.
     ``forward_with_aux(x)`` also returns the gate outputs and token statistics.
     """
 
-    def __init__(self, *args, coarse_patch_size: int = 32, gate_mode: str = 'learned',
-                 gate_threshold: float = 0.5, gumbel_temperature: float = 1.0,
-                 random_coarse_ratio: float = 0.5,
+    def __init__(self, *args, coarse_patch_size: int = 32, gate: Optional[dict] = None,
+                 gate_mode: str = 'learned', gate_threshold: float = 0.5,
+                 gumbel_temperature: float = 1.0, random_coarse_ratio: float = 0.5,
                  gate_hidden_dims: Sequence[int] = (128, 128, 128), execution: str = 'auto',
                  **kwargs):
         if execution not in EXECUTIONS:
             raise ValueError(f'execution={execution!r} is not one of {EXECUTIONS}')
+        shorthand = dict(gate_mode=gate_mode, gate_threshold=gate_threshold,
+                         gumbel_temperature=gumbel_temperature,
+                         random_coarse_ratio=random_coarse_ratio,
+                         gate_hidden_dims=tuple(gate_hidden_dims))
+        if gate is not None and shorthand != SHORTHAND_DEFAULTS:
+            changed = sorted(k for k, v in shorthand.items() if SHORTHAND_DEFAULTS[k] != v)
+            print_log(f'MSViT: gate={gate} is given, so the shorthand {changed} (e.g. '
+                      'inherited from a base config) is ignored', logger='current',
+                      level=logging.WARNING)
         super().__init__(*args, **kwargs)
         check_patch_pad(self.patch_embed)
-        self.in_channels = kwargs.get('in_channels', 3)
+        self.in_channels = self.patch_embed.projection.in_channels  # also when positional
         self.execution = execution
         self.tokenizer = MODELS.build(dict(
             type='MixedScaleTokenizer', in_channels=self.in_channels,
             patch_size=self.patch_size, coarse_patch_size=coarse_patch_size,
-            gate_hidden_dims=gate_hidden_dims, gate_mode=gate_mode,
-            gate_threshold=gate_threshold, gumbel_temperature=gumbel_temperature,
-            random_coarse_ratio=random_coarse_ratio))
+            gate=gate, **shorthand))
+        self._freeze()  # mmseg's ViT froze before the gate existed (frozen_exclude)
 
     def init_weights(self) -> None:
         """Default (trunc-normal) init, then ``init_cfg=dict(type='Pretrained', ...)`` weights.
@@ -101,8 +116,9 @@ class MSViT(VisionTransformer):
         return seq_to_map(pos[:, 1:], hw), pos[:, :1]
 
     def resolve_execution(self) -> str:
+        """'masked' or 'packed' for the next forward ('auto': masked only while the gate learns)."""
         if self.execution == 'auto':
-            return 'masked' if self.training else 'packed'
+            return 'masked' if self.tokenizer.gate.is_learning else 'packed'
         return self.execution
 
     def forward(self, x: Tensor) -> tuple:

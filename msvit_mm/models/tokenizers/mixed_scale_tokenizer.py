@@ -7,14 +7,11 @@ from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
-from ...ops.gumbel import gumbel_sigmoid, straight_through
 from ...ops.packing import token_activity
 from ...ops.patchify import (gather_patches, grid_size, in_bounds_mask, map_to_seq,
-                             pad_to_multiple, pool_cells, pool_pos_embed, region_pixels)
+                             pad_to_multiple, pool_cells, pool_pos_embed)
+from ..gates import BaseGate, gate_from_mode
 from .mixed_scale_tokens import MixedScaleTokens
-from .region_gate import RegionGate
-
-GATE_MODES = ('learned', 'all_fine', 'all_coarse', 'random')
 
 
 def check_scales(patch_size: int, coarse_patch_size: int) -> int:
@@ -32,9 +29,9 @@ class MixedScaleTokenizer(BaseModule):
     """Split an image into coarse regions; the gate keeps each one coarse or makes it fine.
 
     Fine tokens are the shared patch embedding of ``patch_size`` patches; a coarse token is
-    the same embedding of the region average-pooled by ``ratio`` (so a ``coarse_patch_size``
+    the same embedding of the region average-pooled by ``scale`` (so a ``coarse_patch_size``
     region becomes one ``patch_size`` patch). Coarse position embeddings are the
-    ``ratio x ratio`` average of the fine ones. Image sides that are not multiples of
+    ``scale x scale`` average of the fine ones. Image sides that are not multiples of
     ``coarse_patch_size`` are zero-padded bottom/right; fine cells outside the image's own
     fine grid (ceil(H / patch_size)) never become tokens, so all-fine equals mmseg's ViT.
 
@@ -42,60 +39,44 @@ class MixedScaleTokenizer(BaseModule):
         in_channels: image channels.
         patch_size: fine patch size S_f.
         coarse_patch_size: coarse region size S_c = 2^k S_f.
-        gate_hidden_dims: hidden widths of the gate MLP (see :class:`RegionGate`).
-        gate_mode: 'learned' | 'all_fine' | 'all_coarse' | 'random'.
-        gate_threshold: inference decision ``sigmoid(logit) > gate_threshold`` (learned mode);
-            an attribute, so it can be changed at test time.
-        gumbel_temperature: temperature of the Gumbel-sigmoid while training.
-        random_coarse_ratio: probability of a region being coarse in 'random' mode, drawn
-            from the global CPU generator so a seeded run repeats whatever the device.
+        gate: the gate's config (``dict(type='MLPGate')``, ``'FixedGate'``, ``'RandomGate'``,
+            ``'PixelStatGate'``, or any registered :class:`BaseGate`); ``in_channels`` and
+            ``region_size`` are filled in. None: the gate ``gate_mode`` stands for.
+        gate_mode, gate_threshold, gumbel_temperature, random_coarse_ratio,
+        gate_hidden_dims: the shorthand of earlier configs (see ``gate_from_mode``); only
+            used when ``gate`` is None.
     """
 
     def __init__(self, in_channels: int = 3, patch_size: int = 16, coarse_patch_size: int = 32,
-                 gate_hidden_dims: Sequence[int] = (128, 128, 128), gate_mode: str = 'learned',
-                 gate_threshold: float = 0.5, gumbel_temperature: float = 1.0,
-                 random_coarse_ratio: float = 0.5, init_cfg=None):
+                 gate: Optional[dict] = None, gate_hidden_dims: Sequence[int] = (128, 128, 128),
+                 gate_mode: str = 'learned', gate_threshold: float = 0.5,
+                 gumbel_temperature: float = 1.0, random_coarse_ratio: float = 0.5,
+                 init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.ratio = check_scales(patch_size, coarse_patch_size)
-        if gate_mode not in GATE_MODES:
-            raise ValueError(f'gate_mode={gate_mode!r} is not one of {GATE_MODES}')
-        for name, value in (('gate_threshold', gate_threshold),
-                            ('random_coarse_ratio', random_coarse_ratio)):
-            if not 0. <= value <= 1.:
-                raise ValueError(f'{name}={value} must lie in [0, 1]')
-        if not gumbel_temperature > 0:
-            raise ValueError(f'gumbel_temperature={gumbel_temperature} must be > 0')
+        if gate is None:
+            gate = gate_from_mode(gate_mode, gate_threshold, gumbel_temperature,
+                                  random_coarse_ratio, gate_hidden_dims)
         self.in_channels = in_channels
         self.patch_size = patch_size
         self.coarse_patch_size = coarse_patch_size
-        self.gate_mode = gate_mode
-        self.gate_threshold = gate_threshold
-        self.gumbel_temperature = gumbel_temperature
-        self.random_coarse_ratio = random_coarse_ratio
-        self.gate = RegionGate(in_channels * coarse_patch_size ** 2, gate_hidden_dims)
+        self.gate = MODELS.build(dict(gate), default_args=dict(
+            in_channels=in_channels, region_size=coarse_patch_size))
+        if not isinstance(self.gate, BaseGate):
+            raise TypeError(f'gate {type(self.gate).__name__} is not a BaseGate')
 
-    @staticmethod
-    def _check_mask(mask: Tensor, shape) -> Tensor:
-        if tuple(mask.shape) != tuple(shape):
-            raise ValueError(f'coarse_mask of shape {tuple(mask.shape)} does not match the '
-                             f'coarse grid {tuple(shape)} (B, Hc, Wc)')
-        return mask.bool()
+    @property
+    def gate_threshold(self) -> Optional[float]:
+        """The learned gate's inference threshold (None for gates without one)."""
+        return getattr(self.gate, 'threshold', None)
 
-    def decide(self, logits: Tensor) -> Tuple[Tensor, Tensor]:
-        """Gate decisions from logits [B, Hc, Wc] -> (coarse_mask bool, coarse_weight float)."""
-        if self.gate_mode == 'learned':
-            if self.training:
-                soft = gumbel_sigmoid(logits, self.gumbel_temperature)
-                hard = soft > 0.5
-                return hard, straight_through(soft, hard)
-            hard = torch.sigmoid(logits) > self.gate_threshold
-        elif self.gate_mode == 'random':
-            draw = torch.rand(logits.shape, device='cpu') < self.random_coarse_ratio
-            hard = draw.to(logits.device)
-        else:
-            fill = torch.ones_like if self.gate_mode == 'all_coarse' else torch.zeros_like
-            hard = fill(logits, dtype=torch.bool)  # traceable (full_like with a bool is not)
-        return hard, hard.to(logits.dtype)
+    @gate_threshold.setter
+    def gate_threshold(self, value: float) -> None:
+        if not hasattr(self.gate, 'threshold'):
+            raise AttributeError(f'{type(self.gate).__name__} has no threshold')
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f'gate_threshold={value} must lie in [0, 1]')
+        self.gate.threshold = float(value)
 
     def forward(self, x: Tensor, patch_embed: nn.Module, fine_pos: Tensor,
                 coarse_mask: Optional[Tensor] = None, packed: bool = False) -> MixedScaleTokens:
@@ -107,7 +88,7 @@ class MixedScaleTokenizer(BaseModule):
             fine_pos: [1, C, Hv, Wv] fine position embeddings on the image's fine grid,
                 (Hv, Wv) = ceil((H, W) / patch_size).
             coarse_mask: optional [B, Hc, Wc] bool decisions that replace the gate's (for
-                analysis, benchmarks and tests); in learned mode the gate still runs and its
+                analysis, benchmarks and tests); a learned gate still runs and its
                 probabilities carry the straight-through gradient.
             packed: embed only the tokens that exist, after the gate has decided, and return
                 them in packed form (see :class:`MixedScaleTokens`); otherwise every fine
@@ -117,18 +98,9 @@ class MixedScaleTokenizer(BaseModule):
         if tuple(fine_pos.shape[-2:]) != valid_hw:
             raise ValueError(f'fine_pos grid {tuple(fine_pos.shape[-2:])} != image grid {valid_hw}')
         x = pad_to_multiple(x, self.coarse_patch_size)
-        grid = (x.shape[-2] // self.coarse_patch_size, x.shape[-1] // self.coarse_patch_size)
+        logits, mask, weight = self.gate(x, coarse_mask)
+        grid = tuple(logits.shape[1:])
         padded_hw = (grid[0] * self.ratio, grid[1] * self.ratio)
-        if self.gate_mode == 'learned':
-            logits = self.gate(region_pixels(x, self.coarse_patch_size)).reshape(-1, *grid)
-        else:  # forced modes skip the gate (its parameters get no gradient: see README)
-            logits = x.new_zeros((x.shape[0],) + grid)
-        if coarse_mask is None:
-            mask, weight = self.decide(logits)
-        else:
-            mask = self._check_mask(coarse_mask, logits.shape)
-            weight = straight_through(torch.sigmoid(logits), mask) if self.gate_mode == 'learned' \
-                else mask.to(logits.dtype)
         coarse_active, fine_active = token_activity(
             mask, self.ratio, in_bounds_mask(padded_hw, valid_hw, x.device))
         fine_pos_p = F.pad(fine_pos, (0, padded_hw[1] - valid_hw[1], 0, padded_hw[0] - valid_hw[0]),

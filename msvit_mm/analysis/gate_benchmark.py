@@ -1,0 +1,178 @@
+"""The gate benchmark: MSViT's recipe on generated scenes, against chance and a pixel rule.
+
+Stage 1 trains ViT/16 (every region fine); stage 2 starts every run from its weights with
+the same iteration budget: MSViT (learned gate, targets 0.25 / 0.5 / 0.75), a random gate
+and the entropy rule at the same shares, ViT/32 (every region coarse) and ViT/16 trained on.
+Each run is then evaluated once (mIoU and mean GMACs over the validation images; a learned
+gate at the threshold calibrated on the training images to its target share), the learned
+gates' choice of regions is judged on their fixed models (:mod:`.gate_quality`), and the
+headroom of the data is measured on the random-gate model (label oracle against random
+decisions). Training runs in subprocesses (``tools/train.py``); a finished run (its last
+checkpoint exists) and a finished evaluation (its JSON next to the checkpoint) are skipped.
+"""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+from typing import Callable, Dict, List, Optional, Sequence
+
+import torch
+
+from .gate_quality import calibrate, gate_quality
+from .loading import build_model, build_val_dataset, has_learned_gate, load_config
+from .table import evaluate_and_count, iou_metric
+
+CONFIG_DIR = 'configs/gate_benchmark'
+STAGE1 = 'vit-t16_upernet_1xb8-800_synthetic-bench-128x128'
+STAGE2 = ['msvit-t-t0.5', 'random-0.5', 'entropy-0.5', 'vit-t16-cont', 'vit-t32',
+          'msvit-t-t0.25', 'random-0.25', 'entropy-0.25',
+          'msvit-t-t0.75', 'random-0.75', 'entropy-0.75']
+# levers: variants of msvit-t-t0.5, each with one change (run with --runs NAME)
+LEVERS = ['msvit-t-t0.5-within', 'msvit-t-t0.5-packed', 'msvit-t-t0.5-label',
+          'msvit-t-t0.5-rate']
+STAGE2_SUFFIX = '_upernet_1xb8-s2-300_synthetic-bench-128x128'
+HEADROOM_RUN = 'random-0.5'
+EVAL_FILE = 'gate_bench_eval.json'
+
+
+def run_names(levers: bool = False) -> List[str]:
+    """Config names (no ``.py``) in training order: stage 1, stage 2 (then the levers)."""
+    return [STAGE1] + [n + STAGE2_SUFFIX for n in STAGE2 + (LEVERS if levers else [])]
+
+
+def last_checkpoint(config_path: str, work_dir: str) -> str:
+    """``work_dir/iter_{max_iters}.pth`` of an iteration-based config."""
+    cfg = load_config(config_path)
+    return osp.join(work_dir, f'iter_{cfg.train_cfg.max_iters}.pth')
+
+
+def train(repo: str, name: str, work_root: str, python: str = sys.executable,
+          log: Callable[[str], None] = print) -> str:
+    """Train one run unless its last checkpoint exists; returns the checkpoint path."""
+    config = osp.join(repo, CONFIG_DIR, name + '.py')
+    work_dir = osp.join(work_root, name)
+    ckpt = last_checkpoint(config, work_dir)
+    if osp.isfile(ckpt):
+        log(f'done: {name}')
+        return ckpt
+    cmd = [python, osp.join(repo, 'tools/train.py'), config, '--work-dir', work_dir]
+    if name != STAGE1:
+        stage1 = last_checkpoint(osp.join(repo, CONFIG_DIR, STAGE1 + '.py'),
+                                 osp.join(work_root, STAGE1))
+        cmd += ['--cfg-options', f'load_from={stage1}']
+    log(f"training {name}: {' '.join(cmd)}")
+    subprocess.run(cmd, check=True, cwd=repo, stdout=subprocess.DEVNULL)
+    if not osp.isfile(ckpt):
+        raise RuntimeError(f'{name}: training ended without {ckpt}')
+    return ckpt
+
+
+def _target(cfg) -> Optional[float]:
+    losses = cfg.model.get('gate_loss') or []
+    losses = losses if isinstance(losses, (list, tuple)) else [losses]
+    targets = [lo['target_coarse_ratio'] for lo in losses if 'target_coarse_ratio' in lo]
+    return float(targets[0]) if targets else None
+
+
+def evaluate(repo: str, name: str, work_root: str, num_images: int = 0,
+             log: Callable[[str], None] = print) -> Dict[str, object]:
+    """mIoU, GMACs and (learned gates; the headroom run) gate quality of one trained run.
+
+    Cached in ``work_dir/gate_bench_eval.json`` (recomputed when the checkpoint is newer).
+    """
+    config = osp.join(repo, CONFIG_DIR, name + '.py')
+    work_dir = osp.join(work_root, name)
+    ckpt = last_checkpoint(config, work_dir)
+    cache = osp.join(work_dir, EVAL_FILE)
+    if osp.isfile(cache) and osp.getmtime(cache) >= osp.getmtime(ckpt):
+        with open(cache) as f:
+            return json.load(f)
+    log(f'evaluating {name}')
+    cfg = load_config(config)
+    model = build_model(cfg, ckpt)
+    out: Dict[str, object] = dict(run=name, checkpoint=ckpt, learned=has_learned_gate(model))
+    if out['learned']:
+        train_cfg = load_config(config)
+        train_cfg.val_dataloader.dataset = dict(train_cfg.train_dataloader.dataset,
+                                                pipeline=train_cfg.val_dataloader.dataset.pipeline)
+        target = _target(cfg)
+        cal = calibrate(model, build_val_dataset(train_cfg), target)
+        model.backbone.tokenizer.gate_threshold = cal['threshold']
+        out.update(target=target, calibration=cal)
+    dataset = build_val_dataset(cfg)
+    torch.manual_seed(0)  # the random gate draws from the global generator
+    stats = evaluate_and_count(model, dataset, num_images or len(dataset), iou_metric(cfg))
+    out['stats'] = stats
+    if out['learned'] or name.startswith(HEADROOM_RUN + '_'):
+        out['gate_quality'] = gate_quality(model, dataset, num_images, ratios=(0.5,))
+    with open(cache, 'w') as f:
+        json.dump(out, f, indent=1)
+    return out
+
+
+def table_row(result: Dict[str, object]) -> Dict[str, object]:
+    """A row for :func:`msvit_mm.analysis.table.markdown_table` / ``plot_miou_vs_gmacs``."""
+    s = result['stats']
+    name = result['run'].replace(STAGE2_SUFFIX, '')
+    if result['learned']:
+        name += f" (t={result['calibration']['threshold']:.3f})"
+    return dict(run=name, kind='msvit' if result['learned'] else 'baseline', mIoU=s['mIoU'],
+                miou_source='evaluated', gmacs=s['gmacs_mean'], tokens=s['tokens_mean'],
+                coarse_ratio=s['coarse_ratio_mean'], params_m=s['params_m'],
+                num_images=s['num_images'], threshold=None, curve=None)
+
+
+def _by_prefix(rows: Sequence[Dict[str, object]], prefix: str) -> Optional[Dict[str, object]]:
+    return next((r for r in rows if r['run'].split(' ')[0] == prefix), None)
+
+
+def target_checks(rows: Sequence[Dict[str, object]], results: Dict[str, dict]
+                  ) -> List[str]:
+    """The issue's targets, each as a line saying met or missed with the figures."""
+    out = []
+    msvit, rand = _by_prefix(rows, 'msvit-t-t0.5'), _by_prefix(rows, 'random-0.5')
+    ent, fine = _by_prefix(rows, 'entropy-0.5'), _by_prefix(rows, 'vit-t16-cont')
+    coarse = _by_prefix(rows, 'vit-t32')
+    if not (msvit and rand and ent and fine and coarse):
+        return ['(not all runs are there)']
+
+    def line(ok: bool, text: str) -> str:
+        return f"- [{'met' if ok else 'missed'}] {text}"
+
+    d = msvit['mIoU'] - rand['mIoU']
+    out.append(line(d >= 2, f"MSViT t0.5 vs random 0.5: {d:+.2f} mIoU (target >= +2)"))
+    d = msvit['mIoU'] - ent['mIoU']
+    gm = abs(msvit['gmacs'] / ent['gmacs'] - 1)
+    out.append(line(d >= 0 and gm <= 0.03, f'MSViT t0.5 vs entropy 0.5: {d:+.2f} mIoU at '
+                    f'{100 * gm:.1f}% GMACs apart (target >= 0 within 3%)'))
+    d = msvit['mIoU'] - fine['mIoU']
+    out.append(line(d >= -1.5, f'MSViT t0.5 vs ViT/16 continued: {d:+.2f} mIoU (target >= -1.5)'))
+    gq = results.get('msvit-t-t0.5' + STAGE2_SUFFIX, {}).get('gate_quality')
+    if gq:
+        own = next(r for r in gq['rows'] if r['budget'] == 'own')
+        d = own['learned'] - own['random']
+        out.append(line(d >= 3, f'fixed MSViT t0.5, learned vs random decisions at its own '
+                        f'counts: {d:+.2f} mIoU (target >= +3)'))
+    for r in rows:
+        if r['kind'] != 'msvit':
+            continue
+        frac = (r['gmacs'] - coarse['gmacs']) / (fine['gmacs'] - coarse['gmacs'])
+        chord = coarse['mIoU'] + frac * (fine['mIoU'] - coarse['mIoU'])
+        out.append(line(r['mIoU'] > chord, f"{r['run']} vs the ViT/32-ViT/16 line at its "
+                        f"GMACs: {r['mIoU'] - chord:+.2f} mIoU (target > 0)"))
+    return out
+
+
+def headroom_line(results: Dict[str, dict]) -> Optional[str]:
+    gq = results.get(HEADROOM_RUN + STAGE2_SUFFIX, {}).get('gate_quality')
+    if not gq:
+        return None
+    row = next(r for r in gq['rows'] if r['budget'] == '0.5')
+    return (f"headroom on the random-gate model at 0.5 coarse: oracle {row['oracle']:.2f}, "
+            f"random {row['random']:.2f} (oracle - random {row['oracle'] - row['random']:+.2f}; "
+            f"entropy rule {row['entropy']:.2f}, std rule {row['std']:.2f})")
+
+
+def ensure_dirs(path: str) -> None:
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)

@@ -1,0 +1,98 @@
+"""What every gate does: score the coarse regions of an image, then decide."""
+from typing import NamedTuple, Optional, Tuple
+
+from mmengine.model import BaseModule
+from torch import Tensor
+
+
+class GateOutput(NamedTuple):
+    """A gate's answer for a batch; every field is [B, Hc, Wc].
+
+    logits: the gate's score per region, higher = rather coarse. For a learned gate the
+        logit of the probability of staying coarse; for a rule its score; zeros for gates
+        that look at nothing.
+    mask: bool decisions, True = the region is one coarse token.
+    weight: ``mask`` as float; for a learning gate a straight-through value whose gradient
+        reaches the gate's parameters.
+    """
+    logits: Tensor
+    mask: Tensor
+    weight: Tensor
+
+
+class BaseGate(BaseModule):
+    """Decides per coarse region and per image whether the region stays one coarse token.
+
+    Subclasses implement :meth:`scores` and :meth:`decide`; the tokenizer hands the gate the
+    padded image, whose sides are multiples of ``region_size``.
+
+    Args:
+        in_channels: image channels.
+        region_size: side of a coarse region in pixels (the tokenizer's coarse_patch_size).
+
+    Attributes:
+        learned: class attribute, True for gates with parameters trained by the gate
+            losses; analysis code asks this instead of comparing names.
+    """
+    learned: bool = False
+
+    def __init__(self, in_channels: int = 3, region_size: int = 32, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        if in_channels < 1 or region_size < 1:
+            raise ValueError(f'in_channels={in_channels} and region_size={region_size} must '
+                             'be positive')
+        self.in_channels = in_channels
+        self.region_size = region_size
+
+    @property
+    def is_learning(self) -> bool:
+        """A learned gate in training mode with at least one trainable parameter.
+
+        Only then do the decisions need a gradient (masked execution); otherwise packed
+        execution computes exactly the same. A gate frozen through the optimizer
+        (``lr_mult=0``) is invisible here: freeze it with ``requires_grad=False``.
+        """
+        return self.learned and self.training and any(
+            p.requires_grad for p in self.parameters())
+
+    def grid(self, x: Tensor) -> Tuple[int, int]:
+        """Coarse grid (Hc, Wc) of a padded image [B, C, H, W]."""
+        h, w = x.shape[-2:]
+        if h % self.region_size or w % self.region_size:
+            raise ValueError(f'image sides {h}x{w} are not multiples of the region size '
+                             f'{self.region_size} (the tokenizer pads them)')
+        return h // self.region_size, w // self.region_size
+
+    def scores(self, x: Tensor) -> Tensor:
+        """[B, C, H, W] padded image -> [B, Hc, Wc] scores (higher = rather coarse)."""
+        raise NotImplementedError
+
+    def decide(self, scores: Tensor) -> Tuple[Tensor, Tensor]:
+        """[B, Hc, Wc] scores -> (mask bool, weight float), both [B, Hc, Wc]."""
+        raise NotImplementedError
+
+    def forced_weight(self, scores: Tensor, mask: Tensor) -> Tensor:
+        """The weight of decisions imposed from outside (``coarse_mask``): [B, Hc, Wc]."""
+        return mask.to(scores.dtype)
+
+    def forward(self, x: Tensor, coarse_mask: Optional[Tensor] = None) -> GateOutput:
+        """Decide for a batch.
+
+        Args:
+            x: [B, in_channels, H, W] image, sides multiples of ``region_size``.
+            coarse_mask: optional [B, Hc, Wc] decisions that replace the gate's (analysis,
+                benchmarks); a learned gate still scores, and its probabilities carry the
+                straight-through gradient.
+        """
+        scores = self.scores(x)
+        if coarse_mask is None:
+            mask, weight = self.decide(scores)
+            return GateOutput(scores, mask, weight)
+        if tuple(coarse_mask.shape) != tuple(scores.shape):
+            raise ValueError(f'coarse_mask of shape {tuple(coarse_mask.shape)} does not match '
+                             f'the coarse grid {tuple(scores.shape)} (B, Hc, Wc)')
+        mask = coarse_mask.to(device=scores.device, dtype=bool)
+        return GateOutput(scores, mask, self.forced_weight(scores, mask))
+
+    def extra_repr(self) -> str:
+        return f'learned={self.learned}, region_size={self.region_size}'
