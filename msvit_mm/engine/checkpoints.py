@@ -37,7 +37,10 @@ def _history_buffer_statistic(obj: Any, name: str) -> Any:
     ``HistoryBuffer`` statistics methods as ``getattr(HistoryBuffer, 'mean')``; any other
     ``getattr`` is refused."""
     from mmengine.logging import HistoryBuffer
-    if obj is HistoryBuffer and name in getattr(HistoryBuffer, '_statistics_methods', {}):
+    # the defaults are registered only when a first buffer is made; others by register_statistics
+    allowed = {'min', 'max', 'current', 'mean'} | set(getattr(HistoryBuffer, '_statistics_methods',
+                                                              {}))
+    if obj is HistoryBuffer and name in allowed:
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(
         f'Unsupported global: getattr on {type(obj).__name__} {name!r} (only the statistics '

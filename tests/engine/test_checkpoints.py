@@ -127,3 +127,21 @@ def test_getattr_beyond_history_buffer_statistics_is_refused(tmp_path, monkeypat
     torch.save({'x': EvilGetattr()}, path)
     with pytest.raises(UnsafeCheckpointError, match="HistoryBuffer.*'update'|'update'"):
         load_checkpoint_file(path)
+
+
+def test_history_buffer_statistics_load_in_a_fresh_process(tmp_path, monkeypatch):
+    """A resuming process has made no HistoryBuffer yet (its default statistics are registered
+    by the first one); the message hub's ``getattr(HistoryBuffer, 'mean')`` still loads."""
+    import subprocess
+    import sys
+    from mmengine.logging import HistoryBuffer
+    monkeypatch.delenv(TRUST_ENV, raising=False)
+    path = str(tmp_path / 'hub.pth')
+    torch.save({'statistics_methods': {'mean': HistoryBuffer.mean, 'min': HistoryBuffer.min}},
+               path)
+    code = ('import sys; from msvit_mm.engine.checkpoints import load_checkpoint_file; '
+            'print(sorted(load_checkpoint_file(sys.argv[1])["statistics_methods"]))')
+    proc = subprocess.run([sys.executable, '-c', code, path], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().endswith("['mean', 'min']")

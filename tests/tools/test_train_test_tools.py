@@ -11,6 +11,8 @@ from tests.helpers import assert_close_scaled
 from .conftest import PYTHON, SMALL_CONFIG, free_port, quick_options, run_tool
 
 pytestmark = pytest.mark.slow
+# the model `trained` has (quick_options): testing it with the config's 6 layers is refused
+SAME_MODEL = ['model.backbone.num_layers=4', 'model.backbone.out_indices=[0,1,2,3]']
 
 
 def _weights(path: str) -> dict:
@@ -51,7 +53,7 @@ def test_resume_matches_uninterrupted_run(trained, tiny_data_root, tmp_path):
 def test_test_tool_reports_miou(trained, tiny_data_root, tmp_path):
     proc = run_tool([PYTHON, 'tools/test.py', SMALL_CONFIG, osp.join(trained, 'iter_4.pth'),
                      '--work-dir', str(tmp_path), '--cfg-options',
-                     f'test_dataloader.dataset.data_root={tiny_data_root}'])
+                     f'test_dataloader.dataset.data_root={tiny_data_root}', *SAME_MODEL])
     assert 'mIoU' in proc.stdout + proc.stderr
 
 
@@ -82,6 +84,6 @@ def test_mmseg_own_train_tool_with_custom_imports(tiny_data_root, tmp_path):
 def test_dist_test_two_cpu_processes(trained, tiny_data_root, tmp_path):
     proc = run_tool(['bash', 'tools/dist_test.sh', SMALL_CONFIG, osp.join(trained, 'iter_4.pth'),
                      '2', '--work-dir', str(tmp_path), '--cfg-options',
-                     f'test_dataloader.dataset.data_root={tiny_data_root}'],
+                     f'test_dataloader.dataset.data_root={tiny_data_root}', *SAME_MODEL],
                     env=dict(PYTHON=PYTHON, PORT=str(free_port())))
     assert 'mIoU' in proc.stdout + proc.stderr
