@@ -2,6 +2,9 @@
 # tools/torchrun.sh NPROC SCRIPT [args...]: run SCRIPT under torchrun, as dist_train.sh and
 # dist_test.sh do. Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT from the environment.
 # PYTHON: the interpreter (default: the repository's .venv if present, else python).
+# train.py and test.py wrap main() in torch's @record: when one rank fails, torchrun's closing
+# summary ('Root Cause (first observed failure)') shows that rank's traceback, not another
+# rank's 'Connection closed by peer'.
 NPROC=$1
 SCRIPT=$2
 NNODES=${NNODES:-1}

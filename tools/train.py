@@ -29,7 +29,7 @@ def parse_args():
     return add_common_args(parser).parse_args()
 
 
-@record  # under torchrun: the failing rank's traceback ends the output (see dist_train.sh)
+@record  # under torchrun: the failing rank's traceback ends the output (tools/torchrun.sh)
 def main():
     args = parse_args()
     cfg = load_config(args)

@@ -3,7 +3,7 @@ from torch import nn
 
 
 def check_patch_pad(patch_embed: nn.Module) -> None:
-    """Raise ``ValueError`` unless ``patch_embed`` (mmcv's ``PatchEmbed``) pads like
+    """Raise ``ValueError`` unless ``patch_embed`` (mmseg's ``PatchEmbed``) pads like
     ``patch_pad='corner'``, mmseg's default: zeros at the bottom and right, up to a multiple of
     the patch size, and no padding inside the convolution.
 
