@@ -47,9 +47,27 @@ def last_checkpoint(config_path: str, work_dir: str) -> str:
     return osp.join(work_dir, f'iter_{cfg.train_cfg.max_iters}.pth')
 
 
+def train_all(repo: str, names: Sequence[str], work_root: str, jobs: int = 1,
+              log: Callable[[str], None] = print) -> None:
+    """Train stage 1, then the stage-2 ``names``, ``jobs`` at a time (one thread each if > 1)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    os.makedirs(work_root, exist_ok=True)
+    threads = 1 if jobs > 1 else None
+    train(repo, STAGE1, work_root, log=log, threads=threads)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for future in [pool.submit(train, repo, n, work_root, sys.executable, log, threads)
+                       for n in names if n != STAGE1]:
+            future.result()
+
+
 def train(repo: str, name: str, work_root: str, python: str = sys.executable,
-          log: Callable[[str], None] = print) -> str:
-    """Train one run unless its last checkpoint exists; returns the checkpoint path."""
+          log: Callable[[str], None] = print, threads: Optional[int] = None) -> str:
+    """Train one run unless its last checkpoint exists; returns the checkpoint path.
+
+    ``threads`` sets ``OMP_NUM_THREADS`` of the training process (several runs side by side
+    on a small machine run faster with one thread each than in turn with two).
+    """
     config = osp.join(repo, CONFIG_DIR, name + '.py')
     work_dir = osp.join(work_root, name)
     ckpt = last_checkpoint(config, work_dir)
@@ -62,9 +80,14 @@ def train(repo: str, name: str, work_root: str, python: str = sys.executable,
                                  osp.join(work_root, STAGE1))
         cmd += ['--cfg-options', f'load_from={stage1}']
     log(f"training {name}: {' '.join(cmd)}")
-    subprocess.run(cmd, check=True, cwd=repo, stdout=subprocess.DEVNULL)
+    env = dict(os.environ, **({'OMP_NUM_THREADS': str(threads)} if threads else {}))
+    with open(osp.join(work_root, f'{name}.log'), 'w') as out:
+        proc = subprocess.run(cmd, cwd=repo, stdout=out, stderr=subprocess.STDOUT, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{name}: training failed, see {osp.join(work_root, name + '.log')}")
     if not osp.isfile(ckpt):
         raise RuntimeError(f'{name}: training ended without {ckpt}')
+    log(f'trained {name}')
     return ckpt
 
 

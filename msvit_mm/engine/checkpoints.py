@@ -19,7 +19,7 @@ tools and ``load_from`` use it (pretrained backbones have their own report inste
 import os
 import os.path as osp
 import pickle
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
@@ -164,8 +164,8 @@ def _unwrap(model: nn.Module) -> nn.Module:
     return model
 
 
-def check_weights_fit(model: nn.Module, checkpoint: Any, filename: str, num_shown: int = 5
-                      ) -> Dict[str, Tensor]:
+def check_weights_fit(model: nn.Module, checkpoint: Any, filename: str, num_shown: int = 5,
+                      missing_ok: Sequence[str] = ()) -> Dict[str, Tensor]:
     """Raise ``ValueError`` unless ``checkpoint`` has exactly the model's weights.
 
     Args:
@@ -173,13 +173,17 @@ def check_weights_fit(model: nn.Module, checkpoint: Any, filename: str, num_show
         checkpoint: what :func:`load_checkpoint_file` returned.
         filename: named in the error.
         num_shown: how many keys of each kind the error names.
+        missing_ok: prefixes of model weights the checkpoint may lack (they keep their
+            initialization), e.g. ``backbone.tokenizer.gate.`` when a gate is added to a
+            trained ViT.
 
     Returns:
         the checkpoint's state dict (``module.`` prefix removed).
     """
     state = checkpoint_state_dict(checkpoint, filename)
     expected = _unwrap(model).state_dict()
-    missing = [k for k in expected if k not in state]
+    missing = [k for k in expected if k not in state
+               and not any(k.startswith(p) for p in missing_ok)]
     unexpected = [k for k in state if k not in expected]
     shapes = [f'{k}: checkpoint {list(state[k].shape)} vs model {list(v.shape)}'
               for k, v in expected.items() if k in state and state[k].shape != v.shape]

@@ -85,7 +85,9 @@ def check_load_from(runner) -> None:
     checkpoint of another architecture would be tested (or fine-tuned) as random weights.
     Called between ``Runner.from_cfg`` and ``train()``/``test()``. A config may set
     ``strict_load_from = False`` to load a partial checkpoint on purpose (mmengine's
-    behaviour: a warning lists the keys).
+    behaviour: a warning lists the keys), or name the weights it may lack by prefix:
+    ``load_from_missing_ok = ['backbone.tokenizer.gate.', 'gate_losses.']`` (a gate added
+    to a trained ViT, the gate benchmark's stage 2).
     """
     from mmengine.runner.checkpoint import CheckpointLoader
 
@@ -93,4 +95,4 @@ def check_load_from(runner) -> None:
     if not path or not runner.cfg.get('strict_load_from', True):
         return
     check_weights_fit(runner.model, CheckpointLoader.load_checkpoint(path, map_location='cpu'),
-                      path)
+                      path, missing_ok=runner.cfg.get('load_from_missing_ok', ()))

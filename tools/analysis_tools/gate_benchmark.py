@@ -2,7 +2,7 @@
 
     python tools/analysis_tools/gate_benchmark.py [--work-root work_dirs/gate_bench]
         [--data-root data/synthetic_bench] [--out-md docs/gate_benchmark.md]
-        [--out-png docs/gate_benchmark.png] [--num-images N] [--runs NAME ...]
+        [--out-png docs/gate_benchmark.png] [--num-images N] [--jobs 2] [--runs NAME ...]
 
 Writes the benchmark scenes if absent, trains stage 1 (ViT/16) and every stage-2 run of
 ``configs/gate_benchmark/`` from its weights (a run whose last checkpoint exists is skipped),
@@ -38,6 +38,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--out-png', default='docs/gate_benchmark.png')
     parser.add_argument('--num-images', type=int, default=0,
                         help='validation images to evaluate on (<= 0: all)')
+    parser.add_argument('--jobs', type=int, default=2,
+                        help='training runs side by side, one thread each (default 2)')
     parser.add_argument('--runs', nargs='+', default=None,
                         help='stage-2 runs to do (default: all but the levers), e.g. '
                              'msvit-t-t0.5 msvit-t-t0.5-within')
@@ -82,11 +84,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
         if unknown:
             raise SystemExit(f'unknown runs {sorted(unknown)}; known: {gb.STAGE2 + gb.LEVERS}')
         names = [gb.STAGE1] + [n for n in known if n in wanted]
-    results = {}
-    for name in names:
-        gb.train(REPO, name, args.work_root)
-        if name != gb.STAGE1:
-            results[name] = gb.evaluate(REPO, name, args.work_root, args.num_images)
+    gb.train_all(REPO, names, args.work_root, args.jobs)
+    results = {name: gb.evaluate(REPO, name, args.work_root, args.num_images)
+               for name in names if name != gb.STAGE1}
     rows = sorted((gb.table_row(r) for r in results.values()), key=lambda r: r['gmacs'])
     report = _report(args, rows, results, time.time() - start)
     print(report)
