@@ -91,7 +91,8 @@ def train(repo: str, name: str, work_root: str, python: str = sys.executable,
     return ckpt
 
 
-def _target(cfg) -> Optional[float]:
+def target_coarse_ratio(cfg) -> Optional[float]:
+    """The first ``target_coarse_ratio`` among the config's gate losses (None if none)."""
     losses = cfg.model.get('gate_loss') or []
     losses = losses if isinstance(losses, (list, tuple)) else [losses]
     targets = [lo['target_coarse_ratio'] for lo in losses if 'target_coarse_ratio' in lo]
@@ -119,7 +120,7 @@ def evaluate(repo: str, name: str, work_root: str, num_images: int = 0,
         train_cfg = load_config(config)
         train_cfg.val_dataloader.dataset = dict(train_cfg.train_dataloader.dataset,
                                                 pipeline=train_cfg.val_dataloader.dataset.pipeline)
-        target = _target(cfg)
+        target = target_coarse_ratio(cfg)
         cal = calibrate(model, build_val_dataset(train_cfg), target)
         model.backbone.tokenizer.gate_threshold = cal['threshold']
         out.update(target=target, calibration=cal)
