@@ -38,6 +38,7 @@ from msvit_mm.analysis.gate_quality import calibrate, gate_quality, summary_line
 from msvit_mm.analysis.gate_vis import gate_picture  # noqa: E402
 from msvit_mm.analysis.loading import preprocessed, preprocessed_inputs  # noqa: E402
 from msvit_mm.datasets.synthetic_ade20k import make_synthetic_ade20k  # noqa: E402
+from msvit_mm.engine.cli import use_checked_loading  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs/msvit/msvit-t-ft_upernet_1xb8-300_synthetic-ade20k-128x128.py')
@@ -62,7 +63,7 @@ def parse_args():
 
 
 def configure(config: str, work_dir: str, data_root: str, iters=None) -> Config:
-    cfg = Config.fromfile(config)
+    cfg = use_checked_loading(Config.fromfile(config))
     cfg.work_dir = work_dir
     data_root = osp.join(data_root, 'ADEChallengeData2016')
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
