@@ -3,15 +3,17 @@
 Timing helpers for ``tools/analysis_tools/benchmark_packed.py``: every variant is timed in
 the same run, in rounds whose order alternates (forward, then reversed), after warm-up
 rounds, and the median over rounds is kept; speeds are reported as ratios to a baseline
-timed in the same rounds (DESIGN.md, section 3: these machines are noisy).
+timed in the same rounds (a shared machine is noisy; see docs/design.md, "Counting FLOPs and
+time").
 
 Two baselines with the same widths and weights: mmseg's ``VisionTransformer`` as it runs
 (``nn.MultiheadAttention``: explicit ``Q K^T``, softmax, ``A V``) and the same ViT with its
 attention through the fused ``F.scaled_dot_product_attention`` (:func:`vit_sdpa_forward`,
-what MSViT's layers use), so that a latency ratio measures the tokens saved, not the kernel.
+MSViT's own layer loop on a plain ViT sequence), so that a latency ratio measures the tokens
+saved, not the kernel.
 
-MACs are counted analytically (:func:`msvit_macs`, :func:`vit_macs`), with DESIGN's
-convention: per layer ``n (4 C^2 + 2 r C^2) + 2 n^2 C`` for n tokens (cls included) and MLP
+MACs are counted analytically (:func:`msvit_macs`, :func:`vit_macs`), with the convention of
+docs/design.md: per layer ``n (4 C^2 + 2 r C^2) + 2 n^2 C`` for n tokens (cls included) and MLP
 ratio r, plus the patch embedding of the tokens that exist and, for MSViT, the gate MLP on
 every coarse region; LayerNorm, poolings, softmax and additions are left out.
 
@@ -32,7 +34,9 @@ from mmseg.models.backbones import VisionTransformer
 from torch import Tensor, nn
 
 from ..models.backbones import MSViT
-from ..models.backbones.layer_forward import layer_forward
+from ..models.backbones.layer_forward import run_layers
+from ..ops.layouts import GridLayout
+from ..ops.patchify import grid_size
 
 __all__ = ['VIT_S', 'build_pair', 'gate_macs_per_region', 'msvit_macs', 'same_weights_vit',
            'spread_masks', 'time_variants', 'train_step', 'vit_macs', 'vit_sdpa_forward']
@@ -65,7 +69,8 @@ def same_weights_vit(vit: VisionTransformer, img_size: Tuple[int, int]) -> Visio
     Used as a dense control: a plain ViT on an image with as many tokens as an MSViT image.
     """
     kwargs = {k: getattr(vit, k) for k in ('patch_size', 'with_cls_token', 'output_cls_token',
-                                           'final_norm', 'interpolate_mode', 'out_indices')}
+                                           'final_norm', 'interpolate_mode', 'out_indices',
+                                           'pre_norm', 'out_origin')}
     c = vit.cls_token.shape[-1]
     layer = vit.layers[0]
     other = VisionTransformer(
@@ -73,7 +78,7 @@ def same_weights_vit(vit: VisionTransformer, img_size: Tuple[int, int]) -> Visio
         num_heads=layer.attn.attn.num_heads,
         mlp_ratio=layer.ffn.layers[0][0].out_features // c, **kwargs)
     state = dict(vit.state_dict())
-    grid = (img_size[0] // vit.patch_size, img_size[1] // vit.patch_size)
+    grid = (img_size[0] // vit.patch_size, img_size[1] // vit.patch_size)  # floor, as mmseg
     src = (vit.img_size[0] // vit.patch_size, vit.img_size[1] // vit.patch_size)
     state['pos_embed'] = vit.resize_pos_embed(state['pos_embed'], grid, src,
                                               vit.interpolate_mode)
@@ -85,9 +90,10 @@ def same_weights_vit(vit: VisionTransformer, img_size: Tuple[int, int]) -> Visio
 def vit_sdpa_forward(vit: VisionTransformer, x: Tensor) -> tuple:
     """mmseg's ``VisionTransformer.forward`` with the fused attention of MSViT's layers.
 
-    Same modules, weights and outputs ([B, C, h, w] maps at ``out_indices``); only the
-    attention call differs (``F.scaled_dot_product_attention``), as in
-    :func:`msvit_mm.models.backbones.layer_forward.layer_forward`.
+    Same modules, weights and outputs ([B, C, h, w] maps at ``out_indices``); the embedding
+    is mmseg's, the layers run through MSViT's loop (``run_layers``) on a
+    :class:`~msvit_mm.ops.layouts.GridLayout`, so only the attention call differs
+    (``F.scaled_dot_product_attention``).
     """
     b = x.shape[0]
     tokens, hw = vit.patch_embed(x)
@@ -95,18 +101,7 @@ def vit_sdpa_forward(vit: VisionTransformer, x: Tensor) -> tuple:
     tokens = vit._pos_embeding(tokens, hw, vit.pos_embed)
     if not vit.with_cls_token:
         tokens = tokens[:, 1:]
-    if vit.pre_norm:
-        tokens = vit.pre_ln(tokens)
-    p = int(vit.with_cls_token)
-    outs = []
-    for i, layer in enumerate(vit.layers):
-        tokens = layer_forward(layer, tokens)
-        if i == len(vit.layers) - 1 and vit.final_norm:
-            tokens = vit.norm1(tokens)
-        if i in vit.out_indices:
-            out = tokens[:, p:].reshape(b, hw[0], hw[1], -1).permute(0, 3, 1, 2).contiguous()
-            outs.append(out)
-    return tuple(outs)
+    return tuple(run_layers(vit, tokens, GridLayout(int(vit.with_cls_token), tuple(hw))))
 
 
 def spread_masks(batch: int, grid: Tuple[int, int], ratio: float, spread: float = 0.2,
@@ -135,8 +130,8 @@ def gate_macs_per_region(msvit: MSViT) -> int:
 
 def vit_macs(vit: nn.Module, hw: Tuple[int, int]) -> int:
     """Analytic MACs of a ViT/16 on one [H, W] image (all ceil(H/16) x ceil(W/16) tokens)."""
-    p = vit.patch_size
-    return _encoder_macs(vit, -(-hw[0] // p) * -(-hw[1] // p))
+    h, w = grid_size(hw, vit.patch_size)
+    return _encoder_macs(vit, h * w)
 
 
 def msvit_macs(msvit: MSViT, tokens: int, regions: int) -> int:
@@ -156,21 +151,22 @@ def _encoder_macs(model: nn.Module, tokens: int) -> int:
     return int(layers) + tokens * embed
 
 
-def time_variants(fns: Dict[str, Callable[[], object]], repeats: int = 5,
-                  warmup: int = 1) -> Dict[str, float]:
+def time_variants(fns: Dict[str, Callable[[], object]], repeats: int = 5, warmup: int = 1,
+                  clock: Callable[[], float] = time.perf_counter) -> Dict[str, float]:
     """Median seconds of each variant over ``repeats`` rounds (after ``warmup`` rounds).
 
     Every round runs every variant once; the order alternates between rounds (as given,
-    then reversed), so drifts of a noisy machine hit all variants alike.
+    then reversed), so drifts of a noisy machine hit all variants alike. ``clock``: seconds,
+    read before and after each call.
     """
     names = list(fns)
     times: Dict[str, list] = {n: [] for n in names}
     for r in range(warmup + repeats):
         for name in (names if r % 2 == 0 else names[::-1]):
-            start = time.perf_counter()
+            start = clock()
             fns[name]()
             if r >= warmup:
-                times[name].append(time.perf_counter() - start)
+                times[name].append(clock() - start)
     return {n: statistics.median(t) for n, t in times.items()}
 
 

@@ -38,42 +38,33 @@ def region_pixels(x: Tensor, region: int) -> Tensor:
     return x.reshape(b, (h // region) * (w // region), c * region * region)
 
 
-def pool_pos_embed(pos: Tensor, ratio: int, padded_hw: Tuple[int, int]) -> Tensor:
-    """Coarse position embeddings as the ``ratio`` x ``ratio`` average of the fine ones.
+def pad_replicate(x: Tensor, hw: Tuple[int, int]) -> Tensor:
+    """Extend a map [..., h, w] to ``hw`` (>= (h, w)) by repeating its last row and column.
 
-    Args:
-        pos: fine position embeddings [1, C, Hf, Wf] on the image's fine grid.
-        ratio: coarse / fine patch size (a power of two).
-        padded_hw: fine grid of the padded image (multiples of ``ratio``, >= (Hf, Wf)).
-            Cells added by padding repeat the border (``replicate``), so a coarse region
-            that straddles the border averages the fine cells that exist.
-
-    Returns:
-        [1, C, Hp / ratio, Wp / ratio].
+    Position embeddings of the fine cells that padding adds: a coarse region that straddles
+    the border then averages the fine cells that exist.
     """
-    ph, pw = padded_hw[0] - pos.shape[-2], padded_hw[1] - pos.shape[-1]
-    if ph or pw:
-        pos = F.pad(pos, (0, pw, 0, ph), mode='replicate')
-    return pool_cells(pos, ratio)
+    ph, pw = hw[0] - x.shape[-2], hw[1] - x.shape[-1]
+    return F.pad(x, (0, pw, 0, ph), mode='replicate') if ph or pw else x
 
 
-def pool_cells(x: Tensor, ratio: int) -> Tensor:
-    """Mean of every ``ratio`` x ``ratio`` block: [..., H, W] -> [..., H / ratio, W / ratio].
+def pool_cells(x: Tensor, scale: int) -> Tensor:
+    """Mean of every ``scale`` x ``scale`` block: [..., H, W] -> [..., H / scale, W / scale].
 
-    The values of ``F.avg_pool2d(x, ratio)``, bit for bit on CPU (the same row-major sum,
+    The values of ``F.avg_pool2d(x, scale)``, bit for bit on CPU (the same row-major sum,
     then the division), as sums of strided views: about twice as fast as ``avg_pool2d`` on
-    NCHW images and position maps. ``ratio`` must divide ``H`` and ``W``.
+    NCHW images and position maps. ``scale`` must divide ``H`` and ``W``.
     """
     h, w = x.shape[-2:]
-    if ratio < 1 or h % ratio or w % ratio:
-        raise ValueError(f'pool_cells: ratio {ratio} must divide the spatial size {(h, w)}')
-    if ratio == 1:
+    if scale < 1 or h % scale or w % scale:
+        raise ValueError(f'pool_cells: scale {scale} must divide the spatial size {(h, w)}')
+    if scale == 1:
         return x
-    offsets = [(i, j) for i in range(ratio) for j in range(ratio)]  # row-major, as avg_pool2d
-    total = x[..., 0::ratio, 0::ratio] + x[..., 0::ratio, 1::ratio]
+    offsets = [(i, j) for i in range(scale) for j in range(scale)]  # row-major, as avg_pool2d
+    total = x[..., 0::scale, 0::scale] + x[..., 0::scale, 1::scale]
     for i, j in offsets[2:]:
-        total.add_(x[..., i::ratio, j::ratio])
-    return total / (ratio * ratio)
+        total.add_(x[..., i::scale, j::scale])
+    return total / (scale * scale)
 
 
 def seq_to_map(x: Tensor, hw: Tuple[int, int]) -> Tensor:

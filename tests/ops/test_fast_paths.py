@@ -1,19 +1,24 @@
 """Fast packed execution against the reference path, value for value (and gradient).
 
-Reference path: the dense tokenizer output -> ``full_sequence`` -> ``pack`` -> layers with
+Reference path: the masked tokenizer output -> its sequence -> ``pack`` -> layers with
 ``packed_attention_reference`` -> ``unpack`` -> ``to_dense``. Fast path: the tokenizer's
-packed form -> ``pack_mixed_scale`` -> ``packed_attention`` -> ``packed_to_dense``.
+packed form -> ``packed_sequence`` -> ``packed_attention`` -> ``PackedLayout.to_map``.
 """
+from dataclasses import dataclass
+from typing import List
+
 import pytest
 import torch
 from torch import nn
 
-import msvit_mm.models.backbones.layer_forward as layer_forward_module
 from msvit_mm.models.backbones import MSViT
+from msvit_mm.models.backbones.layer_forward import run_layers
 from msvit_mm.models.tokenizers.mixed_scale_tokenizer import is_patchify
 from msvit_mm.ops.attention import (equal_length_runs, packed_attention,
                                     packed_attention_reference, varlen_kernel_applies)
-from msvit_mm.ops.packing import pack, pack_mixed_scale, packed_to_dense, to_dense, unpack
+from msvit_mm.ops.layouts import masked_sequence, packed_sequence
+from msvit_mm.ops.packing import pack, to_dense, token_activity, unpack
+from msvit_mm.ops.patchify import grid_size, in_bounds_mask
 from tests.helpers import assert_close_scaled, scaled_tol
 
 TINY = dict(img_size=64, patch_size=16, embed_dims=32, num_layers=3, num_heads=4, mlp_ratio=2,
@@ -74,35 +79,40 @@ def _decisions(b: int, hc: int, wc: int) -> torch.Tensor:
 
 
 @pytest.mark.parametrize('prefix_len', [0, 1])
-def test_pack_mixed_scale_matches_pack(prefix_len):
+def test_packed_sequence_matches_pack(prefix_len):
     b, (hc, wc), r, c = 4, (2, 3), 2, 5
     valid_hw = (3, 5)  # padded fine grid 4 x 6: last row and column are padding
-    from msvit_mm.ops.packing import token_activity
-    from msvit_mm.ops.patchify import in_bounds_mask
     mask = _decisions(b, hc, wc)
+    weight = mask.float().requires_grad_()
     ca, fa = token_activity(mask, r, in_bounds_mask((hc * r, wc * r), valid_hw, 'cpu'))
     coarse, fine = torch.randn(b, hc * wc, c), torch.randn(b, hc * wc * r * r, c)
     prefix = torch.randn(b, prefix_len, c) if prefix_len else None
     parts = [coarse, fine] if prefix is None else [prefix, coarse, fine]
     acts = [ca, fa] if prefix is None else [torch.ones(b, 1, dtype=torch.bool), ca, fa]
     ref, seqlens = pack(torch.cat(parts, 1), torch.cat(acts, 1))
-    tokens, layout = pack_mixed_scale(coarse[ca], fine[fa], ca, fa, (hc, wc), r, valid_hw,
-                                      prefix)
+    tokens, layout = packed_sequence(coarse[ca], fine[fa], ca, fa, weight, r, valid_hw, prefix)
+    seq, masked = masked_sequence(coarse, fine, ca, fa, weight, r, valid_hw, prefix)
     torch.testing.assert_close(tokens, ref, rtol=0, atol=0)
+    torch.testing.assert_close(seq, torch.cat(parts, 1), rtol=0, atol=0)
+    assert torch.equal(masked.key_valid, torch.cat(acts, 1))
     assert layout.seqlens == seqlens.tolist()
     assert layout.sample_index.tolist() == sum(([i] * n for i, n in enumerate(seqlens)), [])
     starts = torch.cumsum(seqlens, 0) - seqlens
     assert layout.first_rows.tolist() == starts.tolist()
-    # dense unpacking: one gather == unpack + to_dense (cropped), with and without gradient
-    weight = mask.float().requires_grad_()
+    # dense maps: one gather == unpack + to_dense (cropped) == the masked layout's map,
+    # with and without gradient; the first tokens are the cls tokens
     p = prefix_len
     for grad in (False, True):
         with torch.set_grad_enabled(grad):
             seq = unpack(tokens, torch.cat(acts, 1))
             want = to_dense(seq[:, p:p + hc * wc], seq[:, p + hc * wc:], weight, r)
             want = want[:, :, :valid_hw[0], :valid_hw[1]]
-            got = packed_to_dense(tokens, layout, weight, r)
+            got = layout.to_map(tokens)
+            from_masked = masked.to_map(seq)
         torch.testing.assert_close(got, want, rtol=0, atol=0)
+        torch.testing.assert_close(from_masked, want, rtol=0, atol=0)
+    if prefix is not None:
+        torch.testing.assert_close(layout.first_tokens(tokens), prefix[:, 0], rtol=0, atol=0)
     g = torch.randn_like(want)
     assert_close_scaled(torch.autograd.grad(got, weight, g)[0],
                         torch.autograd.grad(want, weight, g)[0])
@@ -113,20 +123,17 @@ def test_pack_mixed_scale_matches_pack(prefix_len):
 def test_packed_tokenizer_embeds_the_active_tokens(gate_mode, hw):
     model = MSViT(**TINY, gate_mode=gate_mode).eval()
     x = torch.randn(3, 3, *hw)
-    grid = (-(-hw[0] // 32), -(-hw[1] // 32))
-    mask = _decisions(3, *grid) if gate_mode == 'learned' else None
-    fine_pos, _ = model.fine_pos_embed((-(-hw[0] // 16), -(-hw[1] // 16)))
+    mask = _decisions(3, *grid_size(hw, 32)) if gate_mode == 'learned' else None
+    fine_pos, _ = model.fine_pos_embed(grid_size(hw, 16))
     with torch.no_grad():
         dense = model.tokenizer(x, model.patch_embed, fine_pos, mask)
-        packed = model.tokenizer(x, model.patch_embed, fine_pos, mask, packed=True)
-    assert packed.is_packed and not dense.is_packed
+        packed = model.tokenizer(x, model.patch_embed, fine_pos, mask, execution='packed')
+    assert (packed.execution, dense.execution) == ('packed', 'masked')
     assert_close_scaled(packed.coarse, dense.coarse[dense.coarse_active])
     assert_close_scaled(packed.fine, dense.fine[dense.fine_active])
     assert torch.equal(packed.coarse_weight, dense.coarse_weight)
-    with pytest.raises(ValueError, match='dense form'):
-        packed.full_sequence()
-    with pytest.raises(ValueError, match='packed form'):
-        dense.packed_sequence()
+    with pytest.raises(ValueError, match="execution='dense'"):
+        model.tokenizer(x, model.patch_embed, fine_pos, mask, execution='dense')
 
 
 def test_packed_tokenizer_with_another_projection():
@@ -140,45 +147,40 @@ def test_packed_tokenizer_with_another_projection():
     fine_pos, _ = model.fine_pos_embed((4, 4))
     with torch.no_grad():
         dense = model.tokenizer(x, model.patch_embed, fine_pos, mask)
-        packed = model.tokenizer(x, model.patch_embed, fine_pos, mask, packed=True)
+        packed = model.tokenizer(x, model.patch_embed, fine_pos, mask, execution='packed')
     assert_close_scaled(packed.fine, dense.fine[dense.fine_active])
     assert_close_scaled(packed.coarse, dense.coarse[dense.coarse_active])
 
 
-def _reference_attention(x, mha, seqlens, dropout_p=0., cu_seqlens=None):
-    return packed_attention_reference(x, mha, seqlens, dropout_p)
+@dataclass
+class ReferenceLayout:
+    """Packed tokens the straightforward way: attention image by image, maps via ``unpack``."""
+    active: torch.Tensor
+    seqlens: List[int]
+    masked: object  # the masked sequence's layout
+    sample_index = None  # drop_path_rate=0: no per-image draw needed
+
+    def attention(self, x, mha, dropout_p=0.):
+        return packed_attention_reference(x, mha, self.seqlens, dropout_p)
+
+    def to_map(self, x):
+        return self.masked.to_map(unpack(x, self.active))
+
+    def first_tokens(self, x):
+        return unpack(x, self.active)[:, 0]
 
 
-def reference_forward(model: MSViT, x: torch.Tensor, mask: torch.Tensor, monkeypatch) -> list:
-    """MSViT's packed execution the straightforward way (dense tokens, pack, unpack)."""
-    hv, wv = -(-x.shape[-2] // 16), -(-x.shape[-1] // 16)
-    fine_pos, cls_pos = model.fine_pos_embed((hv, wv))
-    toks = model.tokenizer(x, model.patch_embed, fine_pos, mask)
+def reference_forward(model: MSViT, x: torch.Tensor, mask: torch.Tensor) -> list:
+    """MSViT's packed execution the straightforward way (masked tokens, pack, unpack)."""
+    fine_pos, cls_pos = model.fine_pos_embed(grid_size(x.shape[-2:], 16))
+    tokens = model.tokenizer(x, model.patch_embed, fine_pos, mask)
     prefix = (model.cls_token + cls_pos).expand(x.shape[0], -1, -1) \
         if model.with_cls_token else None
-    seq, active = toks.full_sequence(prefix)
-    if model.pre_norm:
-        seq = model.pre_ln(seq)
-    tokens, seqlens = pack(seq, active)
-    seqlens = seqlens.tolist()
-    p, nc = int(model.with_cls_token), toks.coarse.shape[1]
-
-    def output(t):
-        s = unpack(t, active)
-        dense = to_dense(s[:, p:p + nc], s[:, p + nc:], toks.coarse_weight, toks.ratio)
-        dense = dense[:, :, :hv, :wv]
-        return [dense, s[:, 0]] if model.output_cls_token else dense
-
-    monkeypatch.setattr(layer_forward_module, 'packed_attention', _reference_attention)
-    outs = [output(tokens)] if model.out_origin else []
-    for i, layer in enumerate(model.layers):
-        tokens = layer_forward_module.layer_forward(layer, tokens, seqlens=seqlens)
-        if i == len(model.layers) - 1 and model.final_norm:
-            tokens = model.norm1(tokens)
-        if i in model.out_indices:
-            outs.append(output(tokens))
-    monkeypatch.undo()
-    return outs
+    seq, masked = tokens.sequence(prefix)
+    active = torch.ones(seq.shape[:2], dtype=torch.bool) if masked.key_valid is None \
+        else masked.key_valid
+    packed, seqlens = pack(seq, active)
+    return run_layers(model, packed, ReferenceLayout(active, seqlens.tolist(), masked))
 
 
 def _flat(outs):
@@ -191,17 +193,17 @@ def _flat(outs):
     dict(with_cls_token=True, output_cls_token=True, out_origin=True, pre_norm=True),
 ])
 @pytest.mark.parametrize('hw', [(64, 96), (50, 70)])
-def test_packed_backbone_matches_reference(kwargs, hw, monkeypatch):
+def test_packed_backbone_matches_reference(kwargs, hw):
     torch.manual_seed(0)
     model = MSViT(**dict(TINY, **kwargs), execution='packed')
     model.init_weights()
     x = torch.randn(3, 3, *hw)
-    mask = _decisions(3, -(-hw[0] // 32), -(-hw[1] // 32))
+    mask = _decisions(3, *grid_size(hw, 32))
     # inference
     model.eval()
     with torch.no_grad():
         fast = _flat(model.forward_with_aux(x, mask)[0])
-        ref = _flat(reference_forward(model, x, mask, monkeypatch))
+        ref = _flat(reference_forward(model, x, mask))
     assert len(fast) == len(ref)
     for f, r in zip(fast, ref):
         assert f.shape == r.shape
@@ -211,7 +213,7 @@ def test_packed_backbone_matches_reference(kwargs, hw, monkeypatch):
     params = [p for p in model.parameters()]
     grads = []
     for run in (lambda: model.forward_with_aux(x, mask)[0],
-                lambda: reference_forward(model, x, mask, monkeypatch)):
+                lambda: reference_forward(model, x, mask)):
         outs = _flat(run())
         loss = sum((o * torch.linspace(-1, 1, o.numel()).view_as(o)).sum() for o in outs)
         grads.append(torch.autograd.grad(loss, params, allow_unused=True))

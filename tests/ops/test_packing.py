@@ -3,7 +3,7 @@ import torch
 
 from msvit_mm.ops.packing import (dense_to_tokens, pack, to_dense, token_activity, unpack,
                                   upsample_regions)
-from msvit_mm.ops.patchify import in_bounds_mask, pool_cells, pool_pos_embed, region_pixels
+from msvit_mm.ops.patchify import in_bounds_mask, pad_replicate, pool_cells, region_pixels
 from tests.helpers import assert_close_scaled
 
 
@@ -72,25 +72,25 @@ def test_region_pixels_raster_order():
     torch.testing.assert_close(regions[0, 4], x[0, :, 2:4, 2:4].reshape(-1))
 
 
-def test_pool_pos_embed_averages_existing_cells():
+def test_coarse_pos_embed_averages_existing_cells():
     pos = torch.randn(1, 3, 3, 5)
-    coarse = pool_pos_embed(pos, 2, (4, 6))
+    coarse = pool_cells(pad_replicate(pos, (4, 6)), 2)  # the tokenizer's coarse positions
     assert coarse.shape == (1, 3, 2, 3)
     assert_close_scaled(coarse[0, :, 0, 0], pos[0, :, :2, :2].mean((1, 2)), rel=1e-6)
     # straddling region (rows 2-3, cols 4-5): only cell (2, 4) exists
     torch.testing.assert_close(coarse[0, :, 1, 2], pos[0, :, 2, 4])
 
 
-@pytest.mark.parametrize('ratio', [1, 2, 3, 4])
-def test_pool_cells_equals_avg_pool2d(ratio):
+@pytest.mark.parametrize('scale', [1, 2, 3, 4])
+def test_pool_cells_equals_avg_pool2d(scale):
     x = torch.randn(2, 3, 12, 24)
-    pooled = pool_cells(x, ratio)
+    pooled = pool_cells(x, scale)
     # bit for bit on CPU: the training numerics of the earlier avg_pool2d code are kept
-    assert torch.equal(pooled, torch.nn.functional.avg_pool2d(x, ratio))
+    assert torch.equal(pooled, torch.nn.functional.avg_pool2d(x, scale))
     cl = x.contiguous(memory_format=torch.channels_last)
-    assert torch.equal(pool_cells(cl, ratio), torch.nn.functional.avg_pool2d(cl, ratio))
+    assert torch.equal(pool_cells(cl, scale), torch.nn.functional.avg_pool2d(cl, scale))
     # any leading dims: [T, C, H, W] gathered patches and [C, H, W] alike
-    assert torch.equal(pool_cells(x[0], ratio), pooled[0])
+    assert torch.equal(pool_cells(x[0], scale), pooled[0])
 
 
 def test_pool_cells_gradient_is_avg_pool2d_gradient():
@@ -101,7 +101,7 @@ def test_pool_cells_gradient_is_avg_pool2d_gradient():
     assert_close_scaled(grad, ref, rel=1e-6)
 
 
-@pytest.mark.parametrize('ratio, hw', [(0, (6, 6)), (2, (6, 5)), (4, (6, 8))])
-def test_pool_cells_rejects_what_it_cannot_pool(ratio, hw):
-    with pytest.raises(ValueError, match=rf'ratio {ratio}.*\({hw[0]}, {hw[1]}\)'):
-        pool_cells(torch.zeros(1, 1, *hw), ratio)
+@pytest.mark.parametrize('scale, hw', [(0, (6, 6)), (2, (6, 5)), (4, (6, 8))])
+def test_pool_cells_rejects_what_it_cannot_pool(scale, hw):
+    with pytest.raises(ValueError, match=rf'scale {scale}.*\({hw[0]}, {hw[1]}\)'):
+        pool_cells(torch.zeros(1, 1, *hw), scale)

@@ -1,17 +1,15 @@
 """MSViT backbone: mmseg's VisionTransformer with a mixed-scale tokenizer."""
 import logging
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
+import torch.nn.functional as F
 from mmengine.logging import print_log
 from mmseg.models.backbones import VisionTransformer
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from ...ops.attention import cumulative_seqlens
-from ...ops.packing import PackedLayout, packed_cell_rows, packed_to_dense, to_dense
 from ...ops.patchify import grid_size, seq_to_map
-from ..tokenizers import MixedScaleTokens
-from .layer_forward import layer_forward
+from .layer_forward import run_layers
 from .patch_pad import check_patch_pad
 from .pretrained import load_pretrained
 
@@ -94,8 +92,7 @@ class MSViT(VisionTransformer):
         finally:
             self.init_cfg = cfg
         expected = {k: tuple(v.shape) for k, v in self.state_dict().items()}
-        grid = (self.img_size[0] // self.patch_size, self.img_size[1] // self.patch_size)
-        state, report = load_pretrained(str(cfg['checkpoint']), expected, grid,
+        state, report = load_pretrained(str(cfg['checkpoint']), expected, self.pos_hw,
                                         cfg.get('source_grid'), self.interpolate_mode)
         self.load_state_dict(state, strict=False)
         print_log(report.summary(), logger='current')
@@ -104,16 +101,22 @@ class MSViT(VisionTransformer):
         super().train(mode)  # mmseg's ViT.train() returns None; nn.Module's returns self
         return self
 
+    @property
+    def pos_hw(self) -> Tuple[int, int]:
+        """The grid ``pos_embed`` holds: ``img_size // patch_size`` (floor, as mmseg's ViT)."""
+        return self.img_size[0] // self.patch_size, self.img_size[1] // self.patch_size
+
     def fine_pos_embed(self, hw: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
         """Position embeddings for a fine grid ``hw``: ([1, C, h, w], cls [1, 1, C]).
 
-        Resized with ``interpolate_mode`` from the ``img_size`` grid as mmseg's ViT does.
+        Resized with ``interpolate_mode`` from the ``img_size`` grid as mmseg's ViT does
+        (``resize_pos_embed``), in map form.
         """
-        pos_hw = (self.img_size[0] // self.patch_size, self.img_size[1] // self.patch_size)
-        pos = self.pos_embed
-        if tuple(hw) != pos_hw:
-            pos = self.resize_pos_embed(pos, hw, pos_hw, self.interpolate_mode)
-        return seq_to_map(pos[:, 1:], hw), pos[:, :1]
+        pos = seq_to_map(self.pos_embed[:, 1:], self.pos_hw)
+        if tuple(hw) != self.pos_hw:
+            pos = F.interpolate(pos, size=tuple(hw), mode=self.interpolate_mode,
+                                align_corners=False)
+        return pos, self.pos_embed[:, :1]
 
     def resolve_execution(self) -> str:
         """'masked' or 'packed' for the next forward ('auto': masked only while the gate learns)."""
@@ -142,63 +145,14 @@ class MSViT(VisionTransformer):
             raise ValueError(f'input of shape {tuple(x.shape)} does not match '
                              f'in_channels={self.in_channels} (expected [B, {self.in_channels}, H, W])')
         fine_pos, cls_pos = self.fine_pos_embed(grid_size(x.shape[-2:], self.patch_size))
-        packed = self.resolve_execution() == 'packed'
-        toks = self.tokenizer(x, self.patch_embed, fine_pos, coarse_mask, packed=packed)
+        tokens = self.tokenizer(x, self.patch_embed, fine_pos, coarse_mask,
+                                execution=self.resolve_execution())
         prefix = None
         if self.with_cls_token:
-            prefix = self.drop_after_pos((self.cls_token + cls_pos).expand(x.shape[0], -1, -1))
-        toks.coarse, toks.fine = self.drop_after_pos(toks.coarse), self.drop_after_pos(toks.fine)
-        outs = self._run_packed(toks, prefix) if packed else self._run_masked(toks, prefix)
-        aux = dict(gate_logits=toks.gate_logits, gate_probs=toks.gate_probs,
-                   coarse_mask=toks.coarse_mask, tokens_per_image=toks.tokens_per_image(),
-                   coarse_ratio=toks.coarse_ratio())
+            prefix = (self.cls_token + cls_pos).expand(x.shape[0], -1, -1)
+        seq, layout = tokens.sequence(prefix)
+        outs = run_layers(self, self.drop_after_pos(seq), layout)
+        aux = dict(gate_logits=tokens.gate_logits, gate_probs=tokens.gate_probs,
+                   coarse_mask=tokens.coarse_mask, tokens_per_image=tokens.tokens_per_image(),
+                   coarse_ratio=tokens.coarse_ratio())
         return tuple(outs), aux
-
-    def _is_out(self, i: int) -> bool:
-        return i in self.out_indices
-
-    def _final(self, i: int, x: Tensor) -> Tensor:
-        return self.norm1(x) if self.final_norm and i == len(self.layers) - 1 else x
-
-    def _output(self, seq: Tensor, toks: MixedScaleTokens):
-        """Full sequence [B, P + Nc + Nf, C] -> dense map [B, C, Hv, Wv] (+ cls)."""
-        p = int(self.with_cls_token)
-        nc = toks.coarse.shape[1]
-        dense = to_dense(seq[:, p:p + nc], seq[:, p + nc:], toks.coarse_weight, toks.ratio)
-        dense = dense[:, :, :toks.valid_hw[0], :toks.valid_hw[1]].contiguous()
-        return [dense, seq[:, 0]] if self.output_cls_token else dense
-
-    def _run_masked(self, toks: MixedScaleTokens, prefix: Optional[Tensor]) -> List:
-        """Every token of both scales; attention masked by the decisions (dense form)."""
-        seq, active = toks.full_sequence(prefix)
-        if self.pre_norm:
-            seq = self.pre_ln(seq)
-        key_valid = None if bool(active.all()) else active
-        outs = [self._output(seq, toks)] if self.out_origin else []
-        for i, layer in enumerate(self.layers):
-            seq = self._final(i, layer_forward(layer, seq, key_valid=key_valid))
-            if self._is_out(i):
-                outs.append(self._output(seq, toks))
-        return outs
-
-    def _packed_output(self, x: Tensor, layout: PackedLayout, toks: MixedScaleTokens,
-                       cell_rows: Tensor):
-        """Packed tokens [T, C] -> dense map [B, C, Hv, Wv] (+ cls), one gather."""
-        dense = packed_to_dense(x, layout, toks.coarse_weight, toks.ratio, cell_rows)
-        return [dense, x[layout.first_rows]] if self.output_cls_token else dense
-
-    def _run_packed(self, toks: MixedScaleTokens, prefix: Optional[Tensor]) -> List:
-        """Only the tokens that exist, concatenated over the batch (packed form)."""
-        x, layout = toks.packed_sequence(prefix)
-        if self.pre_norm:
-            x = self.pre_ln(x)
-        cu_seqlens = cumulative_seqlens(layout.seqlens, x.device) if x.is_cuda else None
-        run = dict(seqlens=layout.seqlens, sample_index=layout.sample_index,
-                   cu_seqlens=cu_seqlens)
-        rows = packed_cell_rows(layout, toks.coarse_weight, toks.ratio)
-        outs = [self._packed_output(x, layout, toks, rows)] if self.out_origin else []
-        for i, layer in enumerate(self.layers):
-            x = self._final(i, layer_forward(layer, x, **run))
-            if self._is_out(i):
-                outs.append(self._packed_output(x, layout, toks, rows))
-        return outs

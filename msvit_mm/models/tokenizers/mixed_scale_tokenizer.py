@@ -9,19 +9,20 @@ from torch import Tensor, nn
 
 from ...ops.packing import token_activity
 from ...ops.patchify import (gather_patches, grid_size, in_bounds_mask, map_to_seq,
-                             pad_to_multiple, pool_cells, pool_pos_embed)
+                             pad_replicate, pad_to_multiple, pool_cells)
 from ..gates import BaseGate, gate_from_mode
 from .mixed_scale_tokens import MixedScaleTokens
 
 
 def check_scales(patch_size: int, coarse_patch_size: int) -> int:
-    """Return ``coarse_patch_size // patch_size`` or raise if it is not a power of two >= 2."""
-    ratio = coarse_patch_size // patch_size if patch_size > 0 else 0
-    if ratio < 2 or ratio * patch_size != coarse_patch_size or ratio & (ratio - 1):
+    """Return the scale ``coarse_patch_size // patch_size`` (fine cells per coarse side), or
+    raise if it is not a power of two >= 2."""
+    scale = coarse_patch_size // patch_size if patch_size > 0 else 0
+    if scale < 2 or scale * patch_size != coarse_patch_size or scale & (scale - 1):
         raise ValueError(
             f'coarse_patch_size={coarse_patch_size} must be a power-of-two multiple (>= 2x) '
             f'of patch_size={patch_size}')
-    return ratio
+    return scale
 
 
 @MODELS.register_module()
@@ -29,8 +30,9 @@ class MixedScaleTokenizer(BaseModule):
     """Split an image into coarse regions; the gate keeps each one coarse or makes it fine.
 
     Fine tokens are the shared patch embedding of ``patch_size`` patches; a coarse token is
-    the same embedding of the region average-pooled by ``scale`` (so a ``coarse_patch_size``
-    region becomes one ``patch_size`` patch). Coarse position embeddings are the
+    the same embedding of the region average-pooled by ``scale`` (fine cells per coarse side,
+    ``coarse_patch_size / patch_size``), so a ``coarse_patch_size`` region becomes one
+    ``patch_size`` patch. Coarse position embeddings are the
     ``scale x scale`` average of the fine ones. Image sides that are not multiples of
     ``coarse_patch_size`` are zero-padded bottom/right; fine cells outside the image's own
     fine grid (ceil(H / patch_size)) never become tokens, so all-fine equals mmseg's ViT.
@@ -53,7 +55,7 @@ class MixedScaleTokenizer(BaseModule):
                  gumbel_temperature: float = 1.0, random_coarse_ratio: float = 0.5,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        self.ratio = check_scales(patch_size, coarse_patch_size)
+        self.scale = check_scales(patch_size, coarse_patch_size)
         if gate is None:
             gate = gate_from_mode(gate_mode, gate_threshold, gumbel_temperature,
                                   random_coarse_ratio, gate_hidden_dims)
@@ -79,7 +81,8 @@ class MixedScaleTokenizer(BaseModule):
         self.gate.threshold = float(value)
 
     def forward(self, x: Tensor, patch_embed: nn.Module, fine_pos: Tensor,
-                coarse_mask: Optional[Tensor] = None, packed: bool = False) -> MixedScaleTokens:
+                coarse_mask: Optional[Tensor] = None,
+                execution: str = 'masked') -> MixedScaleTokens:
         """Tokenize a batch.
 
         Args:
@@ -90,35 +93,33 @@ class MixedScaleTokenizer(BaseModule):
             coarse_mask: optional [B, Hc, Wc] bool decisions that replace the gate's (for
                 analysis, benchmarks and tests); a learned gate still runs and its
                 probabilities carry the straight-through gradient.
-            packed: embed only the tokens that exist, after the gate has decided, and return
-                them in packed form (see :class:`MixedScaleTokens`); otherwise every fine
-                patch and every coarse region is embedded (dense form).
+            execution: 'packed': embed only the tokens that exist, after the gate has
+                decided; 'masked': embed every fine patch and every coarse region (see
+                :class:`MixedScaleTokens`).
         """
         valid_hw = grid_size(x.shape[-2:], self.patch_size)
         if tuple(fine_pos.shape[-2:]) != valid_hw:
             raise ValueError(f'fine_pos grid {tuple(fine_pos.shape[-2:])} != image grid {valid_hw}')
         x = pad_to_multiple(x, self.coarse_patch_size)
         logits, mask, weight = self.gate(x, coarse_mask)
-        grid = tuple(logits.shape[1:])
-        padded_hw = (grid[0] * self.ratio, grid[1] * self.ratio)
+        padded_hw = (x.shape[-2] // self.patch_size, x.shape[-1] // self.patch_size)
         coarse_active, fine_active = token_activity(
-            mask, self.ratio, in_bounds_mask(padded_hw, valid_hw, x.device))
-        fine_pos_p = F.pad(fine_pos, (0, padded_hw[1] - valid_hw[1], 0, padded_hw[0] - valid_hw[0]),
-                           mode='replicate') if padded_hw != valid_hw else fine_pos
-        fine_pos_seq = map_to_seq(fine_pos_p)  # 1, Hp*Wp, C
-        coarse_pos_seq = map_to_seq(pool_pos_embed(fine_pos, self.ratio, padded_hw))
-        if packed:
+            mask, self.scale, in_bounds_mask(padded_hw, valid_hw, x.device))
+        fine_pos = pad_replicate(fine_pos, padded_hw)  # 1, C, Hp, Wp
+        coarse_pos = map_to_seq(pool_cells(fine_pos, self.scale))[0]  # Hc*Wc, C
+        fine_pos = map_to_seq(fine_pos)[0]  # Hp*Wp, C
+        if execution == 'packed':
             coarse = self._embed_active(x, patch_embed, coarse_active, self.coarse_patch_size,
-                                        coarse_pos_seq[0])
-            fine = self._embed_active(x, patch_embed, fine_active, self.patch_size,
-                                      fine_pos_seq[0])
+                                        coarse_pos)
+            fine = self._embed_active(x, patch_embed, fine_active, self.patch_size, fine_pos)
         else:
-            fine = patch_embed(x)[0] + fine_pos_seq  # B, Hp*Wp, C
-            coarse = patch_embed(pool_cells(x, self.ratio))[0] + coarse_pos_seq  # B, Hc*Wc, C
+            fine = patch_embed(x)[0] + fine_pos  # B, Hp*Wp, C
+            coarse = patch_embed(pool_cells(x, self.scale))[0] + coarse_pos  # B, Hc*Wc, C
         return MixedScaleTokens(
             coarse=coarse, fine=fine, coarse_mask=mask, coarse_weight=weight,
             coarse_active=coarse_active, fine_active=fine_active, gate_logits=logits,
-            gate_probs=torch.sigmoid(logits), ratio=self.ratio, grid=grid, valid_hw=valid_hw)
+            gate_probs=torch.sigmoid(logits), scale=self.scale, valid_hw=valid_hw,
+            execution=execution)
 
     def _embed_active(self, x: Tensor, patch_embed: nn.Module, active: Tensor, size: int,
                       pos: Tensor) -> Tensor:

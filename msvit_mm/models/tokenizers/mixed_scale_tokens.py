@@ -1,25 +1,26 @@
 """The one structure that crosses module boundaries: a batch of mixed-scale tokens."""
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Tuple, Union
 
-import torch
 from torch import Tensor
 
-from ...ops.packing import PackedLayout, pack_mixed_scale
+from ...ops.layouts import MaskedLayout, PackedLayout, masked_sequence, packed_sequence
+
+EXECUTIONS = ('masked', 'packed')
 
 
 @dataclass
 class MixedScaleTokens:
-    """Both scales of every region, plus which of them exist.
+    """Both scales of every region, plus which of them exist, in one execution form.
 
-    Two forms: *dense* (every coarse region and fine cell embedded, what masked execution
-    needs) and *packed* (only the tokens that exist, ``coarse_dense[coarse_active]``, what
-    packed execution needs; the tokenizer's ``packed=True``).
+    ``execution`` is the form the tokenizer was asked for: 'masked' (every coarse region and
+    fine cell embedded) or 'packed' (only the tokens that exist, ``coarse_masked[coarse_active]``).
+    :meth:`sequence` gives the encoder's input in that form and its layout.
 
     Attributes:
-        coarse: embedded coarse tokens (position embedding added), raster order: dense
+        coarse: embedded coarse tokens (position embedding added), raster order: masked
             [B, Hc * Wc, C], packed [Tc, C] (image 0's first).
-        fine: embedded fine tokens, Hp = ratio * Hc, Wp = ratio * Wc: dense [B, Hp * Wp, C],
+        fine: embedded fine tokens, Hp = scale * Hc, Wp = scale * Wc: masked [B, Hp * Wp, C],
             packed [Tf, C].
         coarse_mask: [B, Hc, Wc] bool, True where a region is one coarse token.
         coarse_weight: [B, Hc, Wc] float, ``coarse_mask`` as a straight-through value: its
@@ -28,9 +29,9 @@ class MixedScaleTokens:
         fine_active: [B, Hp * Wp] bool, fine tokens that exist (parent fine, inside the image).
         gate_logits: [B, Hc, Wc] the gate's logits (zeros in forced modes).
         gate_probs: [B, Hc, Wc] ``sigmoid(gate_logits)``, what the gate losses shape.
-        ratio: fine cells per coarse side (coarse_patch_size / patch_size).
-        grid: (Hc, Wc), the coarse grid of the padded image.
+        scale: fine cells per coarse side (coarse_patch_size / patch_size).
         valid_hw: (Hv, Wv), the image's own fine grid, ceil(H / patch_size) x ceil(W / ...).
+        execution: 'masked' or 'packed'.
     """
     coarse: Tensor
     fine: Tensor
@@ -40,13 +41,13 @@ class MixedScaleTokens:
     fine_active: Tensor
     gate_logits: Tensor
     gate_probs: Tensor
-    ratio: int
-    grid: Tuple[int, int]
+    scale: int
     valid_hw: Tuple[int, int]
+    execution: str
 
-    @property
-    def padded_hw(self) -> Tuple[int, int]:
-        return self.grid[0] * self.ratio, self.grid[1] * self.ratio
+    def __post_init__(self) -> None:
+        if self.execution not in EXECUTIONS:
+            raise ValueError(f'execution={self.execution!r} is not one of {EXECUTIONS}')
 
     def tokens_per_image(self) -> Tensor:
         """[B] long: coarse plus fine tokens that exist (no cls token)."""
@@ -56,33 +57,16 @@ class MixedScaleTokens:
         """[B] float: fraction of coarse regions kept coarse."""
         return self.coarse_mask.flatten(1).float().mean(1)
 
-    @property
-    def is_packed(self) -> bool:
-        return self.coarse.dim() == 2
-
-    def packed_sequence(self, prefix: Optional[Tensor] = None) -> Tuple[Tensor, PackedLayout]:
-        """Packed form only: the packed ``[prefix | coarse | fine]`` tokens [T, C] and layout.
-
-        Same tokens as ``pack(*dense.full_sequence(prefix))`` (see ``pack_mixed_scale``).
-        """
-        if not self.is_packed:
-            raise ValueError('packed_sequence needs the packed form (tokenizer packed=True)')
-        return pack_mixed_scale(self.coarse, self.fine, self.coarse_active, self.fine_active,
-                                self.grid, self.ratio, self.valid_hw, prefix)
-
-    def full_sequence(self, prefix: Tensor = None) -> Tuple[Tensor, Tensor]:
-        """Dense form only: ``[prefix | coarse | fine]`` and its activity.
+    def sequence(self, prefix: Tensor = None) -> Tuple[Tensor, Union[MaskedLayout, PackedLayout]]:
+        """``[prefix | coarse | fine]`` in this execution form, and its layout.
 
         Args:
-            prefix: [B, P, C] always-active tokens (the cls token), or None.
+            prefix: [B, P, C] always-present tokens (the cls token), or None.
 
         Returns:
-            seq [B, P + Nc + Nf, C] and active [B, P + Nc + Nf] bool.
+            masked: [B, P + Nc + Nf, C] and a :class:`MaskedLayout`; packed: [T, C], the
+            same tokens as ``pack`` of the masked sequence, and a :class:`PackedLayout`.
         """
-        if self.is_packed:
-            raise ValueError('full_sequence needs the dense form (tokenizer packed=False)')
-        parts, act = [self.coarse, self.fine], [self.coarse_active, self.fine_active]
-        if prefix is not None:
-            parts.insert(0, prefix)
-            act.insert(0, torch.ones(prefix.shape[:2], dtype=torch.bool, device=prefix.device))
-        return torch.cat(parts, 1), torch.cat(act, 1)
+        build = packed_sequence if self.execution == 'packed' else masked_sequence
+        return build(self.coarse, self.fine, self.coarse_active, self.fine_active,
+                     self.coarse_weight, self.scale, self.valid_hw, prefix)
