@@ -15,12 +15,12 @@ few iterations); its backward is the Beta density clipped to ``pdf_clip`` (defau
 The relaxed-Bernoulli (binary concrete) CDF used by gBaS is plain differentiable torch.
 Pure tensor functions, no mmseg import.
 """
-import math
-import numbers
 from typing import Callable, Tuple
 
 import torch
 from torch import Tensor
+
+from .checks import check_open_unit, check_pdf_clip, check_positive
 
 _CF_MAX_ITER = 1000  # enough for a, b up to ~1e5 (the fraction needs O(sqrt(max(a, b))) terms)
 _CF_CHECK_EVERY = 8  # convergence is checked (one host sync) every this many terms
@@ -29,8 +29,8 @@ _CF_TINY = 1e-300
 
 def beta_params(mean: float, concentration: float) -> Tuple[float, float]:
     """Beta(a, b) with the given mean ``a / (a + b)`` and concentration ``a + b``."""
-    _check_open_unit('mean', mean)
-    _check_positive('concentration', concentration)
+    check_open_unit('mean', mean)
+    check_positive('concentration', concentration)
     return mean * concentration, (1.0 - mean) * concentration
 
 
@@ -96,12 +96,10 @@ def beta_cdf(x: Tensor, alpha: float, beta: float,
     Returns:
         ``F(x)``, differentiable in ``x`` with ``dF/dx = clip(pdf(x), *pdf_clip)``.
     """
-    _check_positive('alpha', alpha)
-    _check_positive('beta', beta)
-    lo, hi = pdf_clip
-    if not 0.0 <= lo <= hi:
-        raise ValueError(f'pdf_clip must be (min, max) with 0 <= min <= max, got {pdf_clip}')
-    return _BetaCDF.apply(x, float(alpha), float(beta), float(lo), float(hi))
+    check_positive('alpha', alpha)
+    check_positive('beta', beta)
+    lo, hi = check_pdf_clip(pdf_clip)
+    return _BetaCDF.apply(x, float(alpha), float(beta), lo, hi)
 
 
 def relaxed_bernoulli_cdf(x: Tensor, mu: Tensor, tau: Tensor, eps: float = 1e-3) -> Tensor:
@@ -120,7 +118,7 @@ def relaxed_bernoulli_cdf(x: Tensor, mu: Tensor, tau: Tensor, eps: float = 1e-3)
         [*] broadcast shape, differentiable in ``x``, ``mu`` and ``tau``.
     """
     x = x.clamp(eps, 1.0 - eps)
-    return torch.sigmoid(tau * _logit(x) - _logit(mu))
+    return torch.sigmoid(tau * logit(x) - logit(mu))
 
 
 def ecdf_targets(n: int, dtype: torch.dtype, device: torch.device) -> Tensor:
@@ -174,25 +172,12 @@ def _beta_continued_fraction(x: Tensor, a: Tensor, b: Tensor) -> Tensor:
     return h
 
 
-def _logit(p: Tensor) -> Tensor:
-    # = torch.logit(p); on a busy 2-core CPU torch.logit of 2k values took 5 ms (it goes
-    # multi-threaded on small inputs), log/log1p 0.01 ms.
+def logit(p: Tensor) -> Tensor:
+    """``log(p / (1 - p))``, the values of ``torch.logit(p)``."""
+    # on a busy 2-core CPU torch.logit of 2k values took 5 ms (it goes multi-threaded on
+    # small inputs), log/log1p 0.01 ms.
     return torch.log(p) - torch.log1p(-p)
 
 
 def _log_beta_fn(a: Tensor, b: Tensor) -> Tensor:
     return torch.lgamma(a) + torch.lgamma(b) - torch.lgamma(a + b)
-
-
-def _check_positive(name: str, value: float) -> None:
-    if not (_is_real(value) and math.isfinite(value) and value > 0):
-        raise ValueError(f'{name} must be a positive finite number, got {value!r}')
-
-
-def _check_open_unit(name: str, value: float) -> None:
-    if not (_is_real(value) and 0.0 < value < 1.0):
-        raise ValueError(f'{name} must be in the open interval (0, 1), got {value!r}')
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)

@@ -2,28 +2,27 @@
 
 Each takes ``gate_probs`` [B, Hc, Wc] in (0, 1) (``sigmoid(gate logit)``, with gradient) and
 returns a scalar already multiplied by ``loss_weight``. With ``gather=True`` (default) the
-gate outputs of all ranks are gathered first (``gather_with_grad``), so the empirical CDF and
-the rate are over the global batch; the local part's gradient is scaled by the world size so
-that, after DDP averages the gradients, the update is that of one process on the whole batch
-(see ``msvit_mm.ops.distributed``). The losses compute in float32 (float64 if given), whatever
-the input's dtype (e.g. float16 under mixed precision).
-The math lives in ``msvit_mm.ops.batch_shaping``; DESIGN.md section 1.1 has the formulas.
+gate outputs of all ranks are gathered first, so the empirical CDF and the rate are over the
+global batch (:class:`~msvit_mm.models.losses.base.BaseGateLoss`).
+The math lives in ``msvit_mm.ops.batch_shaping``; docs/design.md ("Gate losses") has the
+formulas.
 """
-import math
-import numbers
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
-from msvit_mm.ops.batch_shaping import (beta_cdf, beta_params, ecdf_loss,
+from msvit_mm.ops.batch_shaping import (beta_cdf, beta_params, ecdf_loss, logit,
                                         relaxed_bernoulli_cdf)
-from msvit_mm.ops.distributed import gather_with_grad
+from msvit_mm.ops.checks import (check_non_negative, check_open_unit, check_pdf_clip,
+                                 check_positive)
+
+from .base import BaseGateLoss
 
 
 @MODELS.register_module()
-class BatchShapingLoss(nn.Module):
+class BatchShapingLoss(BaseGateLoss):
     """BaS: at each gate position, the batch of probabilities is matched to one Beta prior.
 
     ``L = mean_k sum_i (e_i - F*(x_(i)^k))^2 / B``, sorted over the (global) batch at each
@@ -50,7 +49,7 @@ class BatchShapingLoss(nn.Module):
                  target_coarse_ratio: Optional[float] = None, concentration: float = 1.0,
                  pdf_clip: Tuple[float, float] = (1e-3, 100.0), loss_weight: float = 1.0,
                  gather: bool = True, loss_name: str = 'loss_gate_bas') -> None:
-        super().__init__()
+        super().__init__(loss_weight, loss_name, gather)
         if (alpha is None) != (beta is None):
             raise ValueError(f'give both alpha and beta or neither, got alpha={alpha!r}, '
                              f'beta={beta!r}')
@@ -60,31 +59,19 @@ class BatchShapingLoss(nn.Module):
                              f'{target_coarse_ratio!r}')
         if alpha is None:
             t = 0.5 if target_coarse_ratio is None else target_coarse_ratio
-            _check_open_unit('target_coarse_ratio', t)
-            _check_positive('concentration', concentration)
-            alpha, beta = beta_params(t, concentration)
-        _check_positive('alpha', alpha)
-        _check_positive('beta', beta)
-        _check_pdf_clip(pdf_clip)
-        self.alpha, self.beta = float(alpha), float(beta)
-        self.pdf_clip = (float(pdf_clip[0]), float(pdf_clip[1]))
-        self.loss_weight = _checked_weight('loss_weight', loss_weight)
-        self.gather = gather
-        self._loss_name = _checked_name(loss_name)
+            alpha, beta = beta_params(check_open_unit('target_coarse_ratio', t), concentration)
+        self.alpha, self.beta = check_positive('alpha', alpha), check_positive('beta', beta)
+        self.pdf_clip = check_pdf_clip(pdf_clip)
 
     def forward(self, gate_probs: Tensor) -> Tensor:
         """[B, Hc, Wc] probabilities of staying coarse -> scalar loss (times loss_weight)."""
-        x = _prepare(gate_probs, self.gather)
+        x = self.prepare(gate_probs)
         loss = ecdf_loss(x, lambda s: beta_cdf(s, self.alpha, self.beta, self.pdf_clip), dim=0)
         return self.loss_weight * loss.mean()
 
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
-
 
 @MODELS.register_module()
-class GeneralizedBatchShapingLoss(nn.Module):
+class GeneralizedBatchShapingLoss(BaseGateLoss):
     """gBaS (MSViT): a learned relaxed-Bernoulli prior per position, a Beta hyperprior on means.
 
     Position k has the prior RB(mu_k, tau_k), ``mu_k = sigmoid(mu_logit[k])`` (the probability
@@ -123,25 +110,22 @@ class GeneralizedBatchShapingLoss(nn.Module):
                  init_tau: float = 0.5, rb_eps: float = 1e-3,
                  pdf_clip: Tuple[float, float] = (1e-3, 100.0), loss_weight: float = 1.0,
                  gather: bool = True, loss_name: str = 'loss_gate_gbas') -> None:
-        super().__init__()
-        _check_open_unit('target_coarse_ratio', target_coarse_ratio)
-        _check_positive('hyper_concentration', hyper_concentration)
-        _check_open_unit('init_tau', init_tau)
+        super().__init__(loss_weight, loss_name, gather)
+        check_open_unit('target_coarse_ratio', target_coarse_ratio)
+        check_positive('hyper_concentration', hyper_concentration)
+        check_open_unit('init_tau', init_tau)
         if not (len(grid_size) == 2 and all(isinstance(g, int) and g > 0 for g in grid_size)):
             raise ValueError(f'grid_size must be two positive ints (Hc, Wc), got {grid_size!r}')
         if not 0.0 < rb_eps < 0.5:
             raise ValueError(f'rb_eps must be in (0, 0.5), got {rb_eps!r}')
-        _check_pdf_clip(pdf_clip)
         self.target_coarse_ratio = float(target_coarse_ratio)
         self.hyper_alpha, self.hyper_beta = beta_params(target_coarse_ratio, hyper_concentration)
-        self.tau_l1_weight = _checked_weight('tau_l1_weight', tau_l1_weight)
+        self.tau_l1_weight = check_non_negative('tau_l1_weight', tau_l1_weight)
         self.rb_eps = float(rb_eps)
-        self.pdf_clip = (float(pdf_clip[0]), float(pdf_clip[1]))
-        self.loss_weight = _checked_weight('loss_weight', loss_weight)
-        self.gather = gather
-        self._loss_name = _checked_name(loss_name)
-        self.mu_logit = nn.Parameter(torch.full(tuple(grid_size), _logit(target_coarse_ratio)))
-        self.tau_logit = nn.Parameter(torch.full(tuple(grid_size), _logit(init_tau)))
+        self.pdf_clip = check_pdf_clip(pdf_clip)
+        grid = tuple(grid_size)
+        self.mu_logit = nn.Parameter(logit(torch.full(grid, float(target_coarse_ratio))))
+        self.tau_logit = nn.Parameter(logit(torch.full(grid, float(init_tau))))
 
     def forward(self, gate_probs: Tensor) -> Tensor:
         """[B, Hc, Wc] probabilities of staying coarse -> scalar loss (times loss_weight)."""
@@ -149,7 +133,7 @@ class GeneralizedBatchShapingLoss(nn.Module):
 
     def loss_terms(self, gate_probs: Tensor) -> Dict[str, Tensor]:
         """The unweighted terms ``prior``, ``hyper``, ``tau_l1`` (scalars), for logging."""
-        x = _prepare(gate_probs, self.gather)
+        x = self.prepare(gate_probs)
         mu_logit, tau_logit = self._param_maps(x.shape[1:], x.dtype)
         mu, tau = torch.sigmoid(mu_logit), torch.sigmoid(tau_logit)  # [Hc, Wc]
         prior = ecdf_loss(x, lambda s: relaxed_bernoulli_cdf(s, mu, tau, self.rb_eps), dim=0)
@@ -169,10 +153,6 @@ class GeneralizedBatchShapingLoss(nn.Module):
         """Learned prior temperatures, [*grid_size], detached."""
         return torch.sigmoid(self.tau_logit.detach())
 
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
-
     def _param_maps(self, grid: Tuple[int, int], dtype: torch.dtype) -> Tuple[Tensor, Tensor]:
         """Parameter logits, [Hc, Wc] each; ``grid`` (the input's) must be ``grid_size``."""
         if tuple(grid) != tuple(self.mu_logit.shape):
@@ -185,7 +165,7 @@ class GeneralizedBatchShapingLoss(nn.Module):
 
 
 @MODELS.register_module()
-class TargetRateLoss(nn.Module):
+class TargetRateLoss(BaseGateLoss):
     """L0-style rate loss: ``(mean coarse probability over the (global) batch - target)^2``.
 
     Only the overall rate is constrained (no shaping of the distribution); the squared form
@@ -203,69 +183,13 @@ class TargetRateLoss(nn.Module):
     def __init__(self, target_coarse_ratio: float = 0.5, norm: str = 'l2',
                  loss_weight: float = 1.0, gather: bool = True,
                  loss_name: str = 'loss_gate_rate') -> None:
-        super().__init__()
-        _check_open_unit('target_coarse_ratio', target_coarse_ratio)
+        super().__init__(loss_weight, loss_name, gather)
         if norm not in ('l1', 'l2'):
             raise ValueError(f"norm must be 'l1' or 'l2', got {norm!r}")
-        self.target_coarse_ratio = float(target_coarse_ratio)
+        self.target_coarse_ratio = check_open_unit('target_coarse_ratio', target_coarse_ratio)
         self.norm = norm
-        self.loss_weight = _checked_weight('loss_weight', loss_weight)
-        self.gather = gather
-        self._loss_name = _checked_name(loss_name)
 
     def forward(self, gate_probs: Tensor) -> Tensor:
         """[B, Hc, Wc] probabilities of staying coarse -> scalar loss (times loss_weight)."""
-        diff = _prepare(gate_probs, self.gather).mean() - self.target_coarse_ratio
+        diff = self.prepare(gate_probs).mean() - self.target_coarse_ratio
         return self.loss_weight * (diff.abs() if self.norm == 'l1' else diff ** 2)
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
-
-
-def _prepare(gate_probs: Tensor, gather: bool) -> Tensor:
-    """Check [B, Hc, Wc], cast to >= float32, gather over ranks if asked: [B_global, Hc, Wc]."""
-    if not isinstance(gate_probs, Tensor) or gate_probs.dim() != 3:
-        shape = tuple(gate_probs.shape) if isinstance(gate_probs, Tensor) else type(gate_probs)
-        raise ValueError(f'gate_probs must be a [B, Hc, Wc] tensor, got {shape}')
-    if not gate_probs.is_floating_point() or gate_probs.shape[0] == 0:
-        raise ValueError(f'gate_probs must be a non-empty float tensor, got dtype '
-                         f'{gate_probs.dtype}, shape {tuple(gate_probs.shape)}')
-    x = gate_probs.to(torch.promote_types(gate_probs.dtype, torch.float32))
-    return gather_with_grad(x, scale_grad_by_world_size=True) if gather else x
-
-
-def _logit(p: float) -> float:
-    return math.log(p) - math.log1p(-p)
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _check_open_unit(name: str, value: object) -> None:
-    if not (_is_real(value) and 0.0 < value < 1.0):
-        raise ValueError(f'{name} must be in the open interval (0, 1), got {value!r}')
-
-
-def _check_positive(name: str, value: object) -> None:
-    if not (_is_real(value) and math.isfinite(value) and value > 0):
-        raise ValueError(f'{name} must be a positive finite number, got {value!r}')
-
-
-def _checked_weight(name: str, value: object) -> float:
-    if not (_is_real(value) and math.isfinite(value) and value >= 0):
-        raise ValueError(f'{name} must be a non-negative finite number, got {value!r}')
-    return float(value)
-
-
-def _check_pdf_clip(pdf_clip: Sequence[float]) -> None:
-    if not (len(pdf_clip) == 2 and 0.0 <= pdf_clip[0] <= pdf_clip[1]):
-        raise ValueError(f'pdf_clip must be (min, max) with 0 <= min <= max, got {pdf_clip!r}')
-
-
-def _checked_name(loss_name: str) -> str:
-    if not (isinstance(loss_name, str) and loss_name.startswith('loss')):
-        raise ValueError(f"loss_name must be a str starting with 'loss' (mmseg only "
-                         f'backpropagates those), got {loss_name!r}')
-    return loss_name

@@ -5,12 +5,13 @@ from mmseg.registry import MODELS
 from torch import Tensor, nn
 
 from msvit_mm.ops.batch_shaping import beta_cdf, beta_params, ecdf_loss
+from msvit_mm.ops.checks import check_pdf_clip
 
-from .gate_losses import _check_pdf_clip, _checked_name, _checked_weight, _prepare
+from .base import BaseGateLoss
 
 
 @MODELS.register_module()
-class WithinImageShapingLoss(nn.Module):
+class WithinImageShapingLoss(BaseGateLoss):
     """Batch shaping over the regions of each image instead of over the batch.
 
     For image b, its R region probabilities are sorted, ``x_(1) <= ... <= x_(R)``, and matched
@@ -35,27 +36,20 @@ class WithinImageShapingLoss(nn.Module):
     def __init__(self, target_coarse_ratio: float = 0.5, concentration: float = 1.0,
                  pdf_clip: Tuple[float, float] = (1e-3, 100.0), loss_weight: float = 1.0,
                  loss_name: str = 'loss_gate_image') -> None:
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         self.alpha, self.beta = beta_params(target_coarse_ratio, concentration)
-        _check_pdf_clip(pdf_clip)
         self.target_coarse_ratio = float(target_coarse_ratio)
-        self.pdf_clip = (float(pdf_clip[0]), float(pdf_clip[1]))
-        self.loss_weight = _checked_weight('loss_weight', loss_weight)
-        self._loss_name = _checked_name(loss_name)
+        self.pdf_clip = check_pdf_clip(pdf_clip)
 
     def forward(self, gate_probs: Tensor) -> Tensor:
         """[B, Hc, Wc] probabilities of staying coarse -> scalar loss (times loss_weight)."""
-        x = _prepare(gate_probs, gather=False).flatten(1)  # B, R
+        x = self.prepare(gate_probs).flatten(1)  # B, R (this image's regions: no gather)
         loss = ecdf_loss(x, lambda s: beta_cdf(s, self.alpha, self.beta, self.pdf_clip), dim=1)
         return self.loss_weight * loss.mean()
 
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
-
 
 @MODELS.register_module()
-class GateLabelLoss(nn.Module):
+class GateLabelLoss(BaseGateLoss):
     """Auxiliary target for the gate from the labels (beyond the paper; off unless configured).
 
     A region is a coarse target when at least ``min_uniformity`` of its labelled pixels are
@@ -72,22 +66,16 @@ class GateLabelLoss(nn.Module):
 
     def __init__(self, min_uniformity: float = 0.98, loss_weight: float = 0.1,
                  loss_name: str = 'loss_gate_label') -> None:
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         if not 0.0 < min_uniformity <= 1.0:
             raise ValueError(f'min_uniformity must lie in (0, 1], got {min_uniformity!r}')
         self.min_uniformity = float(min_uniformity)
-        self.loss_weight = _checked_weight('loss_weight', loss_weight)
-        self._loss_name = _checked_name(loss_name)
 
     def forward(self, gate_logits: Tensor, uniformity: Tensor) -> Tensor:
         """gate_logits, uniformity [B, Hc, Wc] (uniformity in [0, 1]) -> scalar loss."""
         target = (uniformity >= self.min_uniformity).to(gate_logits.dtype)
         return self.loss_weight * nn.functional.binary_cross_entropy_with_logits(
             gate_logits.float(), target.float())
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
 
 
 __all__ = ['WithinImageShapingLoss', 'GateLabelLoss']
