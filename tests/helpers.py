@@ -1,6 +1,7 @@
 """Helpers shared by test modules (not fixtures: plain functions)."""
 import importlib.util
 import os.path as osp
+import socket
 from types import ModuleType
 
 import torch
@@ -14,6 +15,13 @@ def load_module(path: str, name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (for a process group's master)."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 def scaled_tol(expected, rel: float) -> dict:

@@ -12,7 +12,7 @@ import msvit_mm  # noqa: E402,F401
 from mmengine.runner import Runner  # noqa: E402
 from torch.distributed.elastic.multiprocessing.errors import record  # noqa: E402
 from msvit_mm.engine.cli import (add_common_args, check_dataloaders, check_load_from,  # noqa: E402
-                                 load_config)
+                                 load_run_config)
 
 
 def parse_args():
@@ -34,7 +34,7 @@ def main():
     args = parse_args()
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint file not found: {args.checkpoint}')
-    cfg = load_config(args)
+    cfg = load_run_config(args)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         hook = cfg.default_hooks.get('visualization')

@@ -16,7 +16,7 @@ from mmengine.runner import Runner  # noqa: E402
 from mmseg.registry import RUNNERS  # noqa: E402
 from torch.distributed.elastic.multiprocessing.errors import record  # noqa: E402
 from msvit_mm.engine.cli import (add_common_args, check_dataloaders, check_load_from,  # noqa: E402
-                                 load_config)
+                                 load_run_config)
 
 
 def parse_args():
@@ -32,7 +32,7 @@ def parse_args():
 @record  # under torchrun: the failing rank's traceback ends the output (tools/torchrun.sh)
 def main():
     args = parse_args()
-    cfg = load_config(args)
+    cfg = load_run_config(args)
     if args.amp:
         if cfg.optim_wrapper.type == 'AmpOptimWrapper':
             print_log('AMP training is already enabled in your config.', logger='current',

@@ -31,6 +31,8 @@ from mmengine.analysis import FlopAnalyzer
 from mmengine.analysis.jit_handles import elementwise_flop_counter, get_shape
 from torch import Tensor, nn
 
+from ..ops.patchify import grid_size
+
 __all__ = ['BREAKDOWN_KEYS', 'EXTRA_OP_HANDLES', 'InferenceForward', 'count_image',
            'count_images', 'inference_inputs', 'merge_forwards', 'params_of', 'sdpa_flop_jit',
            'slide_crops', 'summarize']
@@ -103,8 +105,8 @@ def _static_tokens(backbone: nn.Module, img: Tensor) -> int:
     patch = getattr(backbone, 'patch_size', None)
     if patch is None:
         return 0
-    ph, pw = (patch, patch) if isinstance(patch, int) else patch
-    return -(-img.shape[-2] // ph) * -(-img.shape[-1] // pw)
+    h, w = grid_size(img.shape[-2:], patch)
+    return h * w
 
 
 def params_of(module: nn.Module) -> int:

@@ -1,5 +1,8 @@
-"""Models and validation images for the analysis tools, as inference sees them."""
-import os.path as osp
+"""Models and validation images for the analysis tools, as inference sees them.
+
+``load_config`` is the tools' one config loader (``msvit_mm.engine.cli``), here for the
+analysis tools' imports.
+"""
 from typing import Iterator, Optional
 
 import torch
@@ -9,6 +12,10 @@ from torch import Tensor, nn
 
 from ..datasets.checks import check_dataset
 from ..engine.checkpoints import load_weights_strict
+from ..engine.cli import load_config
+
+__all__ = ['build_model', 'build_val_dataset', 'has_learned_gate', 'load_config',
+           'preprocessed', 'preprocessed_inputs']
 
 
 def build_model(cfg: Config, checkpoint: Optional[str] = None) -> nn.Module:
@@ -69,23 +76,3 @@ def preprocessed_inputs(model: nn.Module, dataset, num: int) -> Iterator[Tensor]
     """Only the normalized [1, 3, H, W] inputs of :func:`preprocessed`."""
     for batch in preprocessed(model, dataset, num):
         yield batch['inputs']
-
-
-def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """A config with ``--cfg-options`` merged, the checked loaders swapped in (as the train
-    and test tools do) and its default registry scope set.
-
-    A missing file is named.
-    """
-    from mmengine.registry import init_default_scope
-
-    from ..engine.cli import use_checked_loading
-
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'config file not found: {path}')
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    use_checked_loading(cfg)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    return cfg

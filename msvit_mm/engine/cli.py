@@ -1,7 +1,9 @@
-"""Config handling shared by tools/train.py and tools/test.py (mmseg's flags, same meaning)."""
+"""Config handling of the tools: the one config loader, and mmseg's flags for tools/train.py
+and tools/test.py (same meaning)."""
 import os
 import os.path as osp
 from argparse import ArgumentParser, Namespace
+from typing import Optional
 
 from mmengine.config import Config, DictAction
 from mmengine.utils import import_modules_from_strings
@@ -23,23 +25,39 @@ def add_common_args(parser: ArgumentParser) -> ArgumentParser:
     return parser
 
 
-def load_config(args: Namespace) -> Config:
-    """Config with the CLI overrides, a work dir, checked data roots and launcher fixes."""
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """A config file as every tool reads it: ``--cfg-options`` merged (and the modules they
+    add to ``custom_imports`` imported), the checked loaders swapped in
+    (:func:`use_checked_loading`) and the config's default registry scope set.
+
+    A missing file is named.
+    """
+    from mmengine.registry import init_default_scope
+
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file not found: {path}')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
         if 'custom_imports' in cfg:  # fromfile imported the file's; import what the CLI added
             import_modules_from_strings(**cfg.custom_imports)
+    use_checked_loading(cfg)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    return cfg
+
+
+def load_run_config(args: Namespace) -> Config:
+    """:func:`load_config` for tools/train.py and tools/test.py: plus the launcher, a work
+    dir (mmseg's default ``work_dirs/<config name>``) and the launcher fixes."""
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-    return prepare_distributed(use_checked_loading(cfg), args.launcher)
+    return prepare_distributed(cfg, args.launcher)
 
 
 CHECKED = {'LoadImageFromFile': 'CheckedLoadImageFromFile',

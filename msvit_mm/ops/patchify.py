@@ -2,17 +2,18 @@
 
 Pure tensor functions (no mmseg import). Images are NCHW.
 """
-import math
-from typing import Tuple
+from typing import Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 
-def grid_size(hw: Tuple[int, int], patch_size: int) -> Tuple[int, int]:
-    """Number of ``patch_size`` patches covering ``hw`` (ceil), as mmseg's corner padding."""
-    return math.ceil(hw[0] / patch_size), math.ceil(hw[1] / patch_size)
+def grid_size(hw: Tuple[int, int], patch_size: Union[int, Tuple[int, int]]) -> Tuple[int, int]:
+    """Number of ``patch_size`` patches (an int, or (h, w)) covering ``hw``: the ceiling of
+    each side's quotient, as mmseg's corner padding."""
+    ph, pw = (patch_size, patch_size) if isinstance(patch_size, int) else patch_size
+    return -(-int(hw[0]) // ph), -(-int(hw[1]) // pw)
 
 
 def pad_to_multiple(x: Tensor, size: int) -> Tensor:

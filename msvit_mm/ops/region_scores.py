@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .patchify import region_pixels
+from .patchify import grid_size, region_pixels
 
 
 def _regions(x: Tensor, size: int) -> Tensor:
@@ -66,7 +66,7 @@ def label_uniformity(labels: Tensor, size: int, num_classes: int,
         [B, Hc, Wc] float in [0, 1].
     """
     b, h, w = labels.shape
-    hc, wc = -(-h // size), -(-w // size)
+    hc, wc = grid_size((h, w), size)
     lab = F.pad(labels.long(), (0, wc * size - w, 0, hc * size - h), value=ignore_index)
     valid = lab != ignore_index
     if bool((lab[valid] >= num_classes).any()) or bool((lab[valid] < 0).any()):

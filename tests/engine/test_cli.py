@@ -2,7 +2,7 @@
 import os.path as osp
 from argparse import Namespace
 
-from msvit_mm.engine.cli import load_config
+from msvit_mm.engine.cli import load_run_config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ADE = osp.join(REPO, 'configs/msvit/msvit-s_upernet_8xb2-80k_ade20k-512x512.py')
@@ -14,7 +14,7 @@ def _args(**kw):
 
 
 def test_full_size_config_gets_checked_loaders():
-    cfg = load_config(_args())
+    cfg = load_run_config(_args())
     types = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
     assert types[:2] == ['CheckedLoadImageFromFile', 'CheckedLoadAnnotations']
     assert cfg.train_dataloader.dataset.pipeline[1]['num_classes'] == 150

@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from mmseg.models.backbones import VisionTransformer
 
 from msvit_mm.models.backbones import MSViT
+from msvit_mm.ops.patchify import grid_size
 from tests.helpers import assert_close_scaled
 
 from .helpers import SMALL, vit_and_msvit
@@ -23,7 +24,7 @@ def test_all_fine_equals_mmseg_vit(final_norm, with_cls_token, hw, execution):
         ref, out = vit(x), msvit(x)
     assert len(out) == 4
     for r, o in zip(ref, out):
-        assert o.shape == r.shape == (2, 32, -(-hw[0] // 16), -(-hw[1] // 16))
+        assert o.shape == r.shape == (2, 32, *grid_size(hw, 16))
         assert_close_scaled(o, r)
 
 
@@ -33,8 +34,7 @@ def test_all_coarse_equals_vit_on_pooled_image(hw, execution):
     _, msvit = vit_and_msvit(gate_mode='all_coarse', execution=execution, final_norm=True)
     x = torch.randn(2, 3, *hw)
     # reference: ViT/16 on the padded, 2x2-pooled image with 2x2-averaged position embeddings
-    hv, wv = -(-hw[0] // 16), -(-hw[1] // 16)
-    hc, wc = -(-hw[0] // 32), -(-hw[1] // 32)
+    (hv, wv), (hc, wc) = grid_size(hw, 16), grid_size(hw, 32)
     fine_pos, cls_pos = msvit.fine_pos_embed((hv, wv))
     fine_pos = F.pad(fine_pos, (0, 2 * wc - wv, 0, 2 * hc - hv), mode='replicate')
     coarse_pos = F.avg_pool2d(fine_pos, 2).flatten(2).transpose(1, 2)

@@ -1,14 +1,12 @@
 """gather_with_grad: identity on one process; on 2 gloo processes, the concatenation with the
 local gradient only, uneven batch sizes, shape checks, and global-batch gate losses."""
-import socket
-
 import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from msvit_mm.ops.distributed import gather_with_grad
-from tests.helpers import assert_close_scaled
+from tests.helpers import assert_close_scaled, free_port
 
 SIZES = (3, 5)  # uneven per-rank batch sizes
 
@@ -24,12 +22,6 @@ def test_identity_without_process_group():
 def test_bad_ndim_raises(shape):
     with pytest.raises(ValueError, match='dims'):
         gather_with_grad(torch.zeros(shape))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def _check_gather(rank: int, full: torch.Tensor) -> None:
@@ -85,4 +77,4 @@ def _worker(rank: int, port: int, full: torch.Tensor) -> None:
 def test_two_processes_gloo():
     g = torch.Generator().manual_seed(0)
     full = torch.rand(sum(SIZES), 4, 6, generator=g) * 0.98 + 0.01  # gate probs [B, Hc, Wc]
-    mp.spawn(_worker, args=(_free_port(), full), nprocs=len(SIZES), join=True)
+    mp.spawn(_worker, args=(free_port(), full), nprocs=len(SIZES), join=True)

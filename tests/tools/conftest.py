@@ -1,7 +1,6 @@
 """Fixtures for the end-to-end tool tests: a tiny embedded dataset and a subprocess runner."""
 import os
 import os.path as osp
-import socket
 import subprocess
 import sys
 
@@ -34,12 +33,6 @@ def quick_options(data_root: str, max_iters: int = 4, interval: int = 2) -> list
         'default_hooks.logger.interval=1',
         'model.backbone.num_layers=4', 'model.backbone.out_indices=[0,1,2,3]',
     ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def run_tool(args: list, env: dict = None, timeout: int = 300) -> subprocess.CompletedProcess:

@@ -10,7 +10,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from .conftest import PYTHON, REPO, SMALL_CONFIG, free_port, quick_options, run_tool
+from tests.helpers import free_port
+
+from .conftest import PYTHON, REPO, SMALL_CONFIG, quick_options, run_tool
 
 pytestmark = pytest.mark.slow
 

@@ -6,9 +6,9 @@ import mmseg
 import pytest
 import torch
 
-from tests.helpers import assert_close_scaled
+from tests.helpers import assert_close_scaled, free_port
 
-from .conftest import PYTHON, SMALL_CONFIG, free_port, quick_options, run_tool
+from .conftest import PYTHON, SMALL_CONFIG, quick_options, run_tool
 
 pytestmark = pytest.mark.slow
 # the model `trained` has (quick_options): testing it with the config's 6 layers is refused

@@ -15,11 +15,9 @@ import os.path as osp
 import sys
 import time
 
-try:
-    from msvit_mm.datasets.synthetic_ade20k import DEFAULT_ROOT, make_synthetic_ade20k
-except ImportError:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    from msvit_mm.datasets.synthetic_ade20k import DEFAULT_ROOT, make_synthetic_ade20k
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+
+from msvit_mm.datasets.synthetic_ade20k import DEFAULT_ROOT, make_synthetic_ade20k  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:

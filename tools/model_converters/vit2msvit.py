@@ -19,13 +19,11 @@ import pickle
 import sys
 from typing import List, Optional
 
-import torch
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
-try:
-    from msvit_mm.models.backbones.pretrained import convert_checkpoint, read_checkpoint
-except ImportError:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    from msvit_mm.models.backbones.pretrained import convert_checkpoint, read_checkpoint
+import torch  # noqa: E402
+
+from msvit_mm.models.backbones.pretrained import convert_checkpoint, read_checkpoint  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -102,7 +102,7 @@ class MixedScaleTokenizer(BaseModule):
             raise ValueError(f'fine_pos grid {tuple(fine_pos.shape[-2:])} != image grid {valid_hw}')
         x = pad_to_multiple(x, self.coarse_patch_size)
         logits, mask, weight = self.gate(x, coarse_mask)
-        padded_hw = (x.shape[-2] // self.patch_size, x.shape[-1] // self.patch_size)
+        padded_hw = grid_size(x.shape[-2:], self.patch_size)
         coarse_active, fine_active = token_activity(
             mask, self.scale, in_bounds_mask(padded_hw, valid_hw, x.device))
         fine_pos = pad_replicate(fine_pos, padded_hw)  # 1, C, Hp, Wp
