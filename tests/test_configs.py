@@ -1,6 +1,7 @@
 """Every config in configs/ builds its model and runs one forward pass (small input)."""
 import glob
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -15,10 +16,20 @@ CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), r
                  if '_base_' not in p)
 
 
-def test_configs_found():
-    names = {osp.basename(p) for p in CONFIGS}
-    assert {'upernet_msvit_ade20k.py', 'segmenter_msvit_ade20k.py',
-            'msvit-s_upernet_8xb2-80k_ade20k-512x512.py'} <= names
+DOCS = [osp.join(REPO, 'README.md')] + sorted(glob.glob(osp.join(REPO, 'docs', '*.md')))
+NAMED = r'(?:configs|tools|scripts|docs)/[\w./*+-]+\.(?:py|sh|md|png)'
+
+
+def test_every_file_the_docs_name_exists():
+    """README.md and docs/*.md name configs, tools, scripts and pictures; each exists (a ``*``
+    pattern matches at least one file)."""
+    named = set()
+    for doc in DOCS:
+        with open(doc, encoding='utf-8') as f:
+            named |= set(re.findall(NAMED, f.read()))
+    missing = [n for n in sorted(named) if not glob.glob(osp.join(REPO, n))]
+    assert not missing, f'named in README.md or docs/ but not in the repository: {missing}'
+    assert any(n.startswith('configs/msvit/') for n in named)
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=[osp.relpath(p, REPO) for p in CONFIGS])
