@@ -6,7 +6,7 @@
 #                                             # installs into an existing environment
 #                                             # (e.g. a cluster's CUDA env; its torch is kept)
 #
-# Pins and the reasons for them: ../shared/COMPAT.md and README.md ("Installation").
+# Pins and the reasons for them: README.md ("Installation").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -5,7 +5,7 @@ preprocessor: whole or sliding-window inference, the resize back to the image's 
 the argmax) over every batch, under ``torch.no_grad`` in eval mode. Several models are timed
 in the same run, alternating pass by pass (ABBA order, so a slow drift of the machine weighs
 on each alike: :func:`msvit_mm.analysis.speed.time_variants`), after warm-up passes; a ratio
-of the medians is what a noisy machine can tell (DESIGN section 3). On CUDA a pass ends with
+of the medians is what a noisy machine can tell (docs/design.md, "Counting FLOPs and time"). On CUDA a pass ends with
 a synchronization before the clock is read.
 
 Example::

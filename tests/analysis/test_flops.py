@@ -1,6 +1,7 @@
-"""MAC counting (msvit_mm/analysis/flops.py) against hand counts and DESIGN.md's references.
+"""MAC counting (msvit_mm/analysis/flops.py) against hand counts and the reference
+counts of docs/design.md.
 
-The reference encoder counts of DESIGN.md section 3 (ViT-S: 12 layers, C = 384, MLP ratio 4)
+The reference encoder counts of docs/design.md ("Counting FLOPs and time"; ViT-S: 12 layers, C = 384, MLP ratio 4)
 follow this convention, which the first test pins down:
 
     per layer  N * (4 C^2 [qkv + proj] + 8 C^2 [MLP]) + 2 * N^2 * C [Q K^T and A V]
@@ -12,7 +13,7 @@ follow this convention, which the first test pins down:
 mmengine's counter also counts LayerNorm (5 MACs per element). Our tokenizer (packed
 execution) embeds only the tokens that exist; its 2x2 poolings (coarse regions' pixels, the
 position grid) are sums of strided views, element-wise additions that count 0, so the hand
-counts below must match the counter exactly. The 1% comparisons with DESIGN's numbers leave
+counts below must match the counter exactly. The 1% comparisons with those references leave
 out the gate (reported apart).
 """
 import json
@@ -39,7 +40,7 @@ GATE_PER_REGION = 3 * SC * SC * 128 + 128 * 128 + 128 * 128 + 128  # 426,112
 
 
 def reference_encoder(tokens: int) -> int:
-    """DESIGN.md's analytic ViT-S encoder count for ``tokens`` tokens (without cls)."""
+    """docs/design.md's analytic ViT-S encoder count for ``tokens`` tokens (without cls)."""
     n = tokens + 1
     return LAYERS * (12 * n * C * C + 2 * n * n * C) + tokens * C * 3 * P * P
 

@@ -89,7 +89,7 @@ def test_bas_gradient_is_design_formula_and_finite_differences(a, b_):
     xn = x.detach().numpy()
     perm = np.argsort(xn, axis=0)  # the fixed permutation
     e = np.arange(1, b + 1) / (b + 1)
-    # DESIGN 1.1: dL/dx_(i) = -(2/B) p*(x_(i)) (e_i - F*(x_(i))), then / P for the mean
+    # docs/design.md (Gate losses): dL/dx_(i) = -(2/B) p*(x_(i)) (e_i - F*(x_(i))), then / P for the mean
     analytic = np.zeros_like(xn)
     for k in range(p):
         xs = xn[perm[:, k], k]

@@ -10,7 +10,7 @@ size. A timed pass runs ``model.predict`` (as ``test_step`` does: whole or slide
 resize back, argmax) on every batch under ``no_grad``; W untimed passes come first. With
 ``--vs`` a second model (a baseline) is measured in the same run, passes alternating
 (A B B A ...), and the ratio of images/s is printed: on a shared or noisy machine that ratio
-is the figure to quote, an absolute time only from a GPU (DESIGN section 3). Pass the trained
+is the figure to quote, an absolute time only from a GPU (docs/design.md). Pass the trained
 CHECKPOINT of an MSViT: an untrained gate decides arbitrarily, and speed follows its choices.
 Timing core: :mod:`msvit_mm.analysis.throughput`.
 """
