@@ -16,9 +16,9 @@ from typing import Callable, Dict, List, Sequence
 
 import torch
 
+from ..models.backbones.layer_forward import layer_forward
 from ..ops.layouts import GridLayout
 from ..ops.patchify import grid_size
-from ..models.backbones.layer_forward import layer_forward
 from .speed import (build_pair, msvit_macs, same_weights_vit, spread_masks, time_variants,
                     train_step, vit_macs, vit_sdpa_forward)
 

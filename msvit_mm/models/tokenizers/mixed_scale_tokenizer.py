@@ -1,5 +1,5 @@
 """MixedScaleTokenizer: image -> MixedScaleTokens, with the gate inside."""
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
