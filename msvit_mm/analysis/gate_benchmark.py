@@ -49,46 +49,64 @@ def last_checkpoint(config_path: str, work_dir: str) -> str:
 
 def train_all(repo: str, names: Sequence[str], work_root: str, jobs: int = 1,
               log: Callable[[str], None] = print) -> None:
-    """Train stage 1, then the stage-2 ``names``, ``jobs`` at a time (one thread each if > 1)."""
+    """Train stage 1, then the stage-2 ``names``, ``jobs`` at a time (one thread each if > 1).
+
+    The configs are read here, in this thread (mmengine's ``Config.fromfile`` is not
+    thread-safe); the worker threads only wait for their training processes.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     os.makedirs(work_root, exist_ok=True)
     threads = 1 if jobs > 1 else None
     train(repo, STAGE1, work_root, log=log, threads=threads)
+    plans = [training_plan(repo, n, work_root) for n in names if n != STAGE1]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for future in [pool.submit(train, repo, n, work_root, sys.executable, log, threads)
-                       for n in names if n != STAGE1]:
+        futures = [pool.submit(run_plan, plan, repo, log, threads) for plan in plans]
+        for future in futures:
             future.result()
 
 
-def train(repo: str, name: str, work_root: str, python: str = sys.executable,
-          log: Callable[[str], None] = print, threads: Optional[int] = None) -> str:
-    """Train one run unless its last checkpoint exists; returns the checkpoint path.
-
-    ``threads`` sets ``OMP_NUM_THREADS`` of the training process (several runs side by side
-    on a small machine run faster with one thread each than in turn with two).
-    """
+def training_plan(repo: str, name: str, work_root: str,
+                  python: str = sys.executable) -> Dict[str, object]:
+    """What training ``name`` takes: its command, checkpoint and log file."""
     config = osp.join(repo, CONFIG_DIR, name + '.py')
     work_dir = osp.join(work_root, name)
-    ckpt = last_checkpoint(config, work_dir)
-    if osp.isfile(ckpt):
-        log(f'done: {name}')
-        return ckpt
     cmd = [python, osp.join(repo, 'tools/train.py'), config, '--work-dir', work_dir]
     if name != STAGE1:
         stage1 = last_checkpoint(osp.join(repo, CONFIG_DIR, STAGE1 + '.py'),
                                  osp.join(work_root, STAGE1))
         cmd += ['--cfg-options', f'load_from={stage1}']
-    log(f"training {name}: {' '.join(cmd)}")
+    return dict(name=name, cmd=cmd, checkpoint=last_checkpoint(config, work_dir),
+                log=osp.join(work_root, name + '.log'))
+
+
+def run_plan(plan: Dict[str, object], repo: str, log: Callable[[str], None] = print,
+             threads: Optional[int] = None) -> str:
+    """Run a :func:`training_plan` unless its checkpoint exists; returns the checkpoint.
+
+    ``threads`` sets ``OMP_NUM_THREADS`` of the training process (several runs side by side
+    on a small machine run faster with one thread each than in turn with two).
+    """
+    name, ckpt = plan['name'], plan['checkpoint']
+    if osp.isfile(ckpt):
+        log(f'done: {name}')
+        return ckpt
+    log(f"training {name}: {' '.join(plan['cmd'])}")
     env = dict(os.environ, **({'OMP_NUM_THREADS': str(threads)} if threads else {}))
-    with open(osp.join(work_root, f'{name}.log'), 'w') as out:
-        proc = subprocess.run(cmd, cwd=repo, stdout=out, stderr=subprocess.STDOUT, env=env)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{name}: training failed, see {osp.join(work_root, name + '.log')}")
-    if not osp.isfile(ckpt):
-        raise RuntimeError(f'{name}: training ended without {ckpt}')
+    with open(plan['log'], 'w') as out:
+        proc = subprocess.run(plan['cmd'], cwd=repo, stdout=out, stderr=subprocess.STDOUT,
+                              env=env)
+    if proc.returncode != 0 or not osp.isfile(ckpt):
+        raise RuntimeError(f"{name}: training failed or left no {ckpt}, see {plan['log']}")
     log(f'trained {name}')
     return ckpt
+
+
+def train(repo: str, name: str, work_root: str, log: Callable[[str], None] = print,
+          threads: Optional[int] = None) -> str:
+    """Train one run unless its last checkpoint exists; returns the checkpoint path."""
+    os.makedirs(work_root, exist_ok=True)
+    return run_plan(training_plan(repo, name, work_root), repo, log, threads)
 
 
 def target_coarse_ratio(cfg) -> Optional[float]:
@@ -196,6 +214,37 @@ def headroom_line(results: Dict[str, dict]) -> Optional[str]:
     return (f"headroom on the random-gate model at 0.5 coarse: oracle {row['oracle']:.2f}, "
             f"random {row['random']:.2f} (oracle - random {row['oracle'] - row['random']:+.2f}; "
             f"entropy rule {row['entropy']:.2f}, std rule {row['std']:.2f})")
+
+
+def uniform_region_share(data_root: str, split: str = 'validation', region: int = 32,
+                         min_uniformity: float = 1.0) -> Dict[str, float]:
+    """Share of label-uniform regions per image of a data set in the ADE20K layout.
+
+    Reads ``{data_root}/annotations/{split}/*.png`` (raw ids, 0 = other, ignored), cuts each
+    label map into ``region`` x ``region`` regions and counts those whose labelled pixels are
+    at least ``min_uniformity`` one class.
+
+    Returns:
+        ``mean``, ``std``, ``min``, ``max`` of the per-image share, and ``num_images``.
+    """
+    import glob
+
+    import cv2
+    import numpy as np
+
+    from ..ops.region_scores import label_uniformity
+
+    shares = []
+    for path in sorted(glob.glob(osp.join(data_root, 'annotations', split, '*.png'))):
+        raw = torch.from_numpy(cv2.imread(path, cv2.IMREAD_UNCHANGED).astype(np.int64))
+        labels = torch.where(raw == 0, 255, raw - 1)  # reduce_zero_label
+        uni = label_uniformity(labels[None], region, 150)
+        shares.append(float((uni >= min_uniformity).float().mean()))
+    if not shares:
+        raise FileNotFoundError(f'no label files under {data_root}/annotations/{split}')
+    arr = np.asarray(shares)
+    return dict(mean=float(arr.mean()), std=float(arr.std()), min=float(arr.min()),
+                max=float(arr.max()), num_images=len(shares))
 
 
 def ensure_dirs(path: str) -> None:

@@ -57,8 +57,13 @@ def _report(args, rows, results, seconds: float) -> str:
              f'![mIoU vs GMACs]({osp.basename(args.out_png)})', '', '## Targets', '']
     lines += gb.target_checks(rows, results) + ['']
     head = gb.headroom_line(results)
+    share = gb.uniform_region_share(osp.join(args.data_root, 'ADEChallengeData2016'))
+    lines += ['## Headroom of the data', '',
+              f"Label-uniform 32x32 regions per validation image: {100 * share['mean']:.1f}% "
+              f"on average (std {100 * share['std']:.1f}, {100 * share['min']:.0f}-"
+              f"{100 * share['max']:.0f}%, {share['num_images']} images).", '']
     if head:
-        lines += ['## Headroom of the data', '', head, '']
+        lines += [head, '']
     for name, res in results.items():
         gq = res.get('gate_quality')
         if not gq or not res['learned']:
