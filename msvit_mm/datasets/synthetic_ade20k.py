@@ -234,6 +234,16 @@ def _renderer(style: str):
     raise ValueError(f"style={style!r} is not 'demo' or 'benchmark'")
 
 
+def _class_names(style: str) -> Dict[int, str]:
+    """ADE20K id -> name of every class a style's scenes can hold."""
+    names = {k: v.name for k, v in CLASS_STYLES.items()}
+    if style == 'benchmark':
+        from .synthetic_benchmark import BENCHMARK_STYLES, FLAT_PAINTING, PAINTING
+        names.update({k: v.name for k, v in BENCHMARK_STYLES.items()})
+        names[PAINTING] = FLAT_PAINTING.name
+    return dict(sorted(names.items()))
+
+
 def make_synthetic_ade20k(root: str = DEFAULT_ROOT, num_train: int = 240, num_val: int = 60,
                           size: Sequence[int] = (128, 128), seed: int = 0,
                           overwrite: bool = False,
@@ -273,7 +283,7 @@ def make_synthetic_ade20k(root: str = DEFAULT_ROOT, num_train: int = 240, num_va
     counts = {'training': int(num_train), 'validation': int(num_val)}
     result = dict(data_root=data_root, num_train=counts['training'],
                   num_val=counts['validation'], size=size, seed=int(seed),
-                  classes={k: v.name for k, v in CLASS_STYLES.items()})
+                  classes=_class_names(style))
     expected = _expected_files(data_root, counts)
     existing = _existing_files(data_root)
     meta = None
@@ -315,7 +325,7 @@ def make_synthetic_ade20k(root: str = DEFAULT_ROOT, num_train: int = 240, num_va
                                 [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
                     and cv2.imwrite(seg_path, label)):
                 raise OSError(f'could not write {img_path} / {seg_path}')
-    classes = {str(k): v.name for k, v in CLASS_STYLES.items()}
+    classes = {str(k): v for k, v in _class_names(style).items()}
     with open(meta_path, 'w') as f:
         json.dump(dict(params, complete=True, classes=classes, files=files), f, indent=1)
     return dict(result, written=True)
