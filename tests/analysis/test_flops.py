@@ -273,3 +273,14 @@ def test_tool_real_images_and_missing_data_root(tmp_path):
     with pytest.raises(FileNotFoundError, match='--shape') as err:
         tool.main([SMALL_CONFIG, '--cfg-options', f'val_dataloader.dataset.data_root={missing}'])
     assert missing in str(err.value)
+
+
+@pytest.mark.parametrize('gate', [dict(type='PixelStatGate', statistic='entropy', coarse_ratio=0.5),
+                                  dict(type='RandomGate', coarse_ratio=0.5)])
+def test_rule_and_random_gates_trace(gate):
+    """The counter traces the rule gates (top-k per image) and the random gate."""
+    model = build('msvit', 128, gate=gate).eval()
+    r = count_image(model, torch.randn(1, 3, 128, 128))
+    if gate['type'] == 'PixelStatGate':  # 8 of 16 regions coarse, exactly
+        assert r['tokens'] == 8 + 8 * 4 and r['coarse_ratio'] == 0.5
+    assert r['macs'] > 0

@@ -55,8 +55,8 @@ class PixelStatGate(BaseGate):
 
     def decide(self, scores: Tensor) -> Tuple[Tensor, Tensor]:
         if self.coarse_ratio is not None:
-            n = scores.shape[1] * scores.shape[2]
-            counts = rate_counts(scores.shape[0], n, self.coarse_ratio, scores.device)
+            b, hc, wc = (int(d) for d in scores.shape)  # ints also while jit-tracing
+            counts = rate_counts(b, hc * wc, self.coarse_ratio, scores.device)
             hard = topk_regions(scores, counts)
         else:
             hard = scores > -self.threshold
