@@ -123,3 +123,17 @@ def test_frozen_exclude_and_positional_in_channels_reach_the_gate():
     assert model.tokenizer.gate.mlp[0].in_features == 1 * 32 * 32
     outs, _ = model.forward_with_aux(torch.randn(1, 1, 64, 64))
     assert outs[0].shape[1] == TINY['embed_dims']
+
+
+def test_coarse_only_estimator_passes_gradient_through_coarse_decisions_only():
+    torch.manual_seed(0)
+    gate = MLPGate(region_size=32, hidden_dims=(8,), estimator='coarse_only').train()
+    x = _image()
+    logits = gate.scores(x)
+    logits.retain_grad()
+    mask, weight = gate.decide(logits)
+    assert bool(mask.any()) and not bool(mask.all())
+    weight.sum().backward()
+    assert bool((logits.grad[mask] > 0).all()) and bool((logits.grad[~mask] == 0).all())
+    with pytest.raises(ValueError, match='estimator'):
+        MLPGate(estimator='reinforce')

@@ -10,6 +10,9 @@ from ...ops.patchify import region_pixels
 from .base import BaseGate
 
 
+ESTIMATORS = ('straight_through', 'coarse_only')
+
+
 @MODELS.register_module()
 class MLPGate(BaseGate):
     """MLP ``in_channels * S_c^2 -> hidden... -> 1`` on every region; positive = stay coarse.
@@ -27,13 +30,24 @@ class MLPGate(BaseGate):
         hidden_dims: hidden widths of the MLP.
         threshold: inference threshold on the probability, in [0, 1].
         temperature: Gumbel-sigmoid temperature while training, > 0.
+        estimator: ``'straight_through'`` (the gradient of every decision, MSViT's) or
+            ``'coarse_only'`` (only decisions that came out coarse pass the task gradient;
+            fine ones get only the gate losses'). The linearization behind the
+            straight-through gradient is informative where a region is coarse (the task
+            gradient there says how much the fine tokens would help) and close to noise
+            where it is fine, because a loss gradient taken at the fine output says little
+            about what the coarse token would lose (measured: docs/gate_benchmark.md).
     """
     learned = True
 
     def __init__(self, in_channels: int = 3, region_size: int = 32,
                  hidden_dims: Sequence[int] = (128, 128, 128), threshold: float = 0.5,
-                 temperature: float = 1.0, init_cfg=None):
+                 temperature: float = 1.0, estimator: str = 'straight_through',
+                 init_cfg=None):
         super().__init__(in_channels, region_size, init_cfg=init_cfg)
+        if estimator not in ESTIMATORS:
+            raise ValueError(f'estimator={estimator!r} is not one of {ESTIMATORS}')
+        self.estimator = estimator
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f'gate threshold={threshold} must lie in [0, 1]')
         if not temperature > 0:
@@ -55,6 +69,8 @@ class MLPGate(BaseGate):
         if self.training:
             soft = gumbel_sigmoid(scores, self.temperature)
             hard = soft > 0.5
+            if self.estimator == 'coarse_only':
+                soft = torch.where(hard, soft, soft.detach())
             return hard, straight_through(soft, hard)
         hard = torch.sigmoid(scores) > self.threshold
         return hard, hard.to(scores.dtype)
@@ -64,4 +80,4 @@ class MLPGate(BaseGate):
 
     def extra_repr(self) -> str:
         return (f'{super().extra_repr()}, threshold={self.threshold}, '
-                f'temperature={self.temperature}')
+                f'temperature={self.temperature}, estimator={self.estimator!r}')
