@@ -19,7 +19,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 
-from .gate_quality import calibrate, gate_quality
+from .gate_quality import calibrate, gate_quality, straight_through_signal
 from .loading import build_model, build_val_dataset, has_learned_gate, load_config
 from .table import evaluate_and_count, iou_metric
 
@@ -127,27 +127,35 @@ def evaluate(repo: str, name: str, work_root: str, num_images: int = 0,
     work_dir = osp.join(work_root, name)
     ckpt = last_checkpoint(config, work_dir)
     cache = osp.join(work_dir, EVAL_FILE)
+    out: Dict[str, object] = {}
     if osp.isfile(cache) and osp.getmtime(cache) >= osp.getmtime(ckpt):
         with open(cache) as f:
-            return json.load(f)
+            out = json.load(f)
+        if not out.get('learned') or 'straight_through' in out:
+            return out
     log(f'evaluating {name}')
     cfg = load_config(config)
     model = build_model(cfg, ckpt)
-    out: Dict[str, object] = dict(run=name, checkpoint=ckpt, learned=has_learned_gate(model))
-    if out['learned']:
+    learned = has_learned_gate(model)
+    if learned:
         train_cfg = load_config(config)
         train_cfg.val_dataloader.dataset = dict(train_cfg.train_dataloader.dataset,
                                                 pipeline=train_cfg.val_dataloader.dataset.pipeline)
-        target = target_coarse_ratio(cfg)
-        cal = calibrate(model, build_val_dataset(train_cfg), target)
-        model.backbone.tokenizer.gate_threshold = cal['threshold']
-        out.update(target=target, calibration=cal)
-    dataset = build_val_dataset(cfg)
-    torch.manual_seed(0)  # the random gate draws from the global generator
-    stats = evaluate_and_count(model, dataset, num_images or len(dataset), iou_metric(cfg))
-    out['stats'] = stats
-    if out['learned'] or name.startswith(HEADROOM_RUN + '_'):
-        out['gate_quality'] = gate_quality(model, dataset, num_images, ratios=(0.5,))
+        train_set = build_val_dataset(train_cfg)
+    if 'stats' not in out:
+        out.update(run=name, checkpoint=ckpt, learned=learned)
+        if learned:
+            target = target_coarse_ratio(cfg)
+            out.update(target=target, calibration=calibrate(model, train_set, target))
+            model.backbone.tokenizer.gate_threshold = out['calibration']['threshold']
+        dataset = build_val_dataset(cfg)
+        torch.manual_seed(0)  # the random gate draws from the global generator
+        out['stats'] = evaluate_and_count(model, dataset, num_images or len(dataset),
+                                          iou_metric(cfg))
+        if learned or name.startswith(HEADROOM_RUN + '_'):
+            out['gate_quality'] = gate_quality(model, dataset, num_images, ratios=(0.5,))
+    if learned:
+        out['straight_through'] = straight_through_signal(model, train_set)
     with open(cache, 'w') as f:
         json.dump(out, f, indent=1)
     return out
@@ -204,6 +212,39 @@ def target_checks(rows: Sequence[Dict[str, object]], results: Dict[str, dict]
         out.append(line(r['mIoU'] > chord, f"{r['run']} vs the ViT/32-ViT/16 line at its "
                         f"GMACs: {r['mIoU'] - chord:+.2f} mIoU (target > 0)"))
     return out
+
+
+def lever_table(results: Dict[str, dict]) -> str:
+    """One line per learned-gate run: its mIoU and how well its gate chooses (markdown)."""
+    head = ['run', 'mIoU', 'GMACs', 'learned', 'random', 'std rule', 'oracle',
+            'learned - random', 'image spread', 'within spread', 'Spearman with uniformity']
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + ' --- |' * len(head)]
+    for name, res in results.items():
+        gq = res.get('gate_quality')
+        if not res['learned'] or not gq:
+            continue
+        own = next(r for r in gq['rows'] if r['budget'] == 'own')
+        st = gq['gate_statistics']
+        cells = [name.replace(STAGE2_SUFFIX, ''), f"{res['stats']['mIoU']:.2f}",
+                 f"{res['stats']['gmacs_mean']:.4f}", f"{own['learned']:.2f}",
+                 f"{own['random']:.2f}", f"{own['std']:.2f}", f"{own['oracle']:.2f}",
+                 f"{own['learned'] - own['random']:+.2f}", f"{st['image_spread']:.3f}",
+                 f"{st['within_spread']:.3f}", f"{st['within_spearman_uniformity']:+.2f}"]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def signal_table(results: Dict[str, dict]) -> str:
+    """The straight-through signal of each learned run's fixed model (markdown)."""
+    head = ['run', 'forced', 'regions whose gradient says fine', 'Spearman with pixel std',
+            'Spearman with label uniformity']
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + ' --- |' * len(head)]
+    for name, res in results.items():
+        for key, sig in res.get('straight_through', {}).items():
+            lines.append(f"| {name.replace(STAGE2_SUFFIX, '')} | {key.replace('_', ' ')} | "
+                         f"{100 * sig['wants_fine']:.0f}% | {sig['spearman_std']:+.2f} | "
+                         f"{sig['spearman_uniformity']:+.2f} |")
+    return '\n'.join(lines) + '\n'
 
 
 def headroom_line(results: Dict[str, dict]) -> Optional[str]:

@@ -114,22 +114,16 @@ def gate_statistics(probs: Sequence[Tensor], uniformity: Sequence[Tensor],
         with low pixel std (the rule's choice), for reference
         ``within_spearman_low_std_vs_uniformity`` (how well the std rule ranks).
     """
-    def spearman(a: Tensor, b: Tensor) -> float:
-        ra, rb = _rank(a), _rank(b)
-        ra, rb = ra - ra.mean(), rb - rb.mean()
-        den = float(ra.norm() * rb.norm())
-        return float((ra * rb).sum()) / den if den > 0 else float('nan')
-
     means = torch.stack([p.double().mean() for p in probs])
     return dict(
         image_spread=float(means.std(unbiased=False)),
         within_spread=float(np.mean([float(p.double().std(unbiased=False)) for p in probs])),
         within_spearman_uniformity=float(np.nanmean(
-            [spearman(p, u) for p, u in zip(probs, uniformity)])),
+            [_spearman(p, u) for p, u in zip(probs, uniformity)])),
         within_spearman_low_std=float(np.nanmean(
-            [spearman(p, -s) for p, s in zip(probs, stds)])),
+            [_spearman(p, -s) for p, s in zip(probs, stds)])),
         within_spearman_low_std_vs_uniformity=float(np.nanmean(
-            [spearman(-s, u) for s, u in zip(stds, uniformity)])))
+            [_spearman(-s, u) for s, u in zip(stds, uniformity)])))
 
 
 def gate_quality(model: nn.Module, dataset, num_images: Optional[int] = None,
@@ -259,3 +253,66 @@ def calibrate(model: nn.Module, dataset, target: float, num_images: Optional[int
     threshold = calibrate_threshold(probs, target)
     return dict(threshold=threshold, coarse_ratio=float((probs > threshold).float().mean()),
                 coarse_ratio_at_default=float((probs > 0.5).float().mean()), num_images=n)
+
+
+def _spearman(a: Tensor, b: Tensor) -> float:
+    ra, rb = _rank(a), _rank(b)
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    den = float(ra.norm() * rb.norm())
+    return float((ra * rb).sum()) / den if den > 0 else float('nan')
+
+
+def straight_through_signal(model: nn.Module, dataset, num_images: int = 64,
+                            batch_size: int = 8) -> Dict[str, Dict[str, float]]:
+    """What the straight-through gradient tells the gate, with every region coarse or fine.
+
+    On the first ``num_images`` images (as inference loads them), the decode head's loss is
+    back-propagated through masked execution with all decisions forced coarse, then fine
+    (batch norm in eval mode, nothing updated); ``dL/dlogit > 0`` means "rather fine".
+
+    Returns:
+        for ``'all_coarse'`` and ``'all_fine'``: ``wants_fine`` (share of regions whose
+        gradient says fine), ``spearman_std`` / ``spearman_uniformity`` (rank correlation of
+        the gradient with the region's pixel std / label uniformity, over all regions).
+    """
+    from mmengine.dataset import pseudo_collate
+
+    backbone = model.backbone
+    size = backbone.tokenizer.coarse_patch_size
+    num_classes = len(dataset.metainfo['classes'])
+    was_training, execution = model.training, backbone.execution
+    model.train()
+    backbone.execution = 'masked'
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.eval()
+    grads: Dict[str, List[Tensor]] = {'all_coarse': [], 'all_fine': []}
+    stds, unis = [], []
+    try:
+        n = min(num_images, len(dataset))
+        for start in range(0, n, batch_size):
+            batch = model.data_preprocessor(
+                pseudo_collate([dataset[i] for i in range(start, min(n, start + batch_size))]),
+                training=False)
+            x, samples = batch['inputs'], batch['data_samples']
+            padded = pad_to_multiple(x, size)
+            grid = (x.shape[0], padded.shape[-2] // size, padded.shape[-1] // size)
+            for key, value in (('all_coarse', True), ('all_fine', False)):
+                model.zero_grad()
+                feats, aux = backbone.forward_with_aux(x, torch.full(grid, value))
+                aux['gate_logits'].retain_grad()
+                losses = model.decode_head.loss(feats, samples, model.train_cfg)
+                sum(v for k, v in losses.items() if 'loss' in k).backward()
+                grads[key].append(aux['gate_logits'].grad.detach().flatten())
+            stds.append(region_std(padded, size).flatten())
+            unis.append(label_uniformity(_labels(samples, x.shape[-2:]), size,
+                                         num_classes).flatten())
+    finally:
+        model.zero_grad()
+        model.train(was_training)
+        backbone.execution = execution
+    std, uni = torch.cat(stds), torch.cat(unis)
+    return {key: dict(wants_fine=float((torch.cat(g) > 0).float().mean()),
+                      spearman_std=_spearman(torch.cat(g), std),
+                      spearman_uniformity=_spearman(torch.cat(g), uni))
+            for key, g in grads.items()}

@@ -88,3 +88,19 @@ def test_calibrate_tool_hits_its_target(checkpoint, tiny_data_root, tmp_path):
     assert abs(result['coarse_ratio'] - 0.3) <= 1 / 256 + 1e-9  # 16 images x 16 regions
     assert result['cfg_options'].startswith('model.backbone.gate.threshold=')
     assert json.loads((tmp_path / 'c.json').read_text())['threshold'] == result['threshold']
+
+
+def test_straight_through_signal(checkpoint, tiny_data_root):
+    from msvit_mm.analysis.gate_quality import straight_through_signal
+
+    model = build_model(_config(tiny_data_root), checkpoint)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    sig = straight_through_signal(model, build_val_dataset(_config(tiny_data_root)), 4, 2)
+    assert set(sig) == {'all_coarse', 'all_fine'}
+    for values in sig.values():
+        assert 0.0 <= values['wants_fine'] <= 1.0
+        assert -1.0 <= values['spearman_std'] <= 1.0
+    assert not model.training and model.backbone.execution == 'auto'  # restored
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # nothing updated
+    assert all(p.grad is None for p in model.parameters())

@@ -64,6 +64,17 @@ def _report(args, rows, results, seconds: float) -> str:
               f"{100 * share['max']:.0f}%, {share['num_images']} images).", '']
     if head:
         lines += [head, '']
+    lines += ['## The learned gates at a glance', '',
+              'Each learned run at its calibrated threshold; gate quality on its fixed model at '
+              "its own per-image counts (learned, random, std rule, oracle: mIoU); the spread "
+              'of the per-image mean probability over images against the mean spread within '
+              'an image; the mean within-image rank correlation of the probability with label '
+              'uniformity.', '', gb.lever_table(results), '',
+              '## What the straight-through gradient tells the gate', '',
+              'Each fixed learned model, 64 training images, every region forced coarse, then '
+              'fine; the decode loss back-propagated through masked execution to the gate '
+              'logits (a positive gradient says: rather fine).', '', gb.signal_table(results),
+              '']
     for name, res in results.items():
         gq = res.get('gate_quality')
         if not gq or not res['learned']:
