@@ -48,8 +48,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def _report(args, rows, results, seconds: float) -> str:
     lines = ['# Gate benchmark', '',
-             'Made by `python tools/analysis_tools/gate_benchmark.py` '
-             f'({seconds / 60:.0f} min on this machine for what was not cached). '
+             f"Made by `{' '.join(['python'] + sys.argv)}` "
+             f'({seconds / 60:.0f} min for what was not already trained or evaluated; '
+             'a finished run and its evaluation are reused). '
              'Stage 1: ViT/16 from scratch, 800 iterations; stage 2: every run from its '
              'weights, 300 iterations each. The data: the benchmark scenes '
              '(`msvit_mm/datasets/synthetic_benchmark.py`).', '',
