@@ -11,6 +11,7 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 import msvit_mm  # noqa: E402,F401
 from mmengine.runner import Runner  # noqa: E402
 from torch.distributed.elastic.multiprocessing.errors import record  # noqa: E402
+from msvit_mm.engine.launcher import finish_distributed  # noqa: E402
 from msvit_mm.engine.cli import (add_common_args, check_dataloaders, check_load_from,  # noqa: E402
                                  load_run_config)
 
@@ -57,6 +58,7 @@ def main():
     runner = Runner.from_cfg(cfg)
     check_load_from(runner)  # every weight of the model from the checkpoint, or an error
     runner.test()
+    finish_distributed()  # close gloo before exit (a rank can abort in teardown)
 
 
 if __name__ == '__main__':

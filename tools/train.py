@@ -15,6 +15,7 @@ from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from mmseg.registry import RUNNERS  # noqa: E402
 from torch.distributed.elastic.multiprocessing.errors import record  # noqa: E402
+from msvit_mm.engine.launcher import finish_distributed  # noqa: E402
 from msvit_mm.engine.cli import (add_common_args, check_dataloaders, check_load_from,  # noqa: E402
                                  load_run_config)
 
@@ -48,6 +49,7 @@ def main():
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     check_load_from(runner)  # a load_from of another architecture fails before training
     runner.train()
+    finish_distributed()  # close gloo before exit (a rank can abort in teardown)
 
 
 if __name__ == '__main__':

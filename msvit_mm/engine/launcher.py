@@ -67,3 +67,15 @@ def prepare_distributed(cfg: Config, launcher: str) -> Config:
     cfg.model_wrapper_cfg = wrapper
     for_each_typed(cfg.model, _sync_bn_to_bn)
     return cfg
+
+
+def finish_distributed() -> None:
+    """Wait for every rank, then close the process group, if one is open.
+
+    Without it a gloo rank can abort at interpreter exit ("terminate called without an
+    active exception", SIGABRT) after its work is done, and torchrun reports the job failed:
+    seen once in 2-process ``tools/dist_test.sh`` runs on CPU.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
