@@ -29,14 +29,14 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 import msvit_mm  # noqa: E402,F401
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
-from mmseg.registry import DATASETS  # noqa: E402
 
 from msvit_mm.analysis.baselines import majority_class_miou  # noqa: E402
 from msvit_mm.analysis.flops import count_images, summarize  # noqa: E402
 from msvit_mm.analysis.gate_benchmark import target_coarse_ratio  # noqa: E402
 from msvit_mm.analysis.gate_quality import calibrate, gate_quality, summary_line  # noqa: E402
 from msvit_mm.analysis.gate_vis import gate_picture  # noqa: E402
-from msvit_mm.analysis.loading import preprocessed, preprocessed_inputs  # noqa: E402
+from msvit_mm.analysis.loading import (build_train_images, preprocessed,  # noqa: E402
+                                       preprocessed_inputs)
 from msvit_mm.datasets.synthetic_ade20k import make_synthetic_ade20k  # noqa: E402
 from msvit_mm.engine.cli import use_checked_loading  # noqa: E402
 
@@ -100,9 +100,8 @@ def main():
     cfg, runner = train_stages(args)
     model = runner.model
     model.eval()
-    train_set = dict(cfg.train_dataloader.dataset, pipeline=cfg.test_dataloader.dataset.pipeline)
     target = target_coarse_ratio(cfg)
-    cal = calibrate(model, DATASETS.build(train_set), target)
+    cal = calibrate(model, build_train_images(cfg), target)
     model.backbone.tokenizer.gate_threshold = cal['threshold']
     metrics = runner.test()
     dataset = runner.test_dataloader.dataset

@@ -20,7 +20,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 import torch
 
 from .gate_quality import calibrate, gate_quality, straight_through_signal
-from .loading import build_model, build_val_dataset, has_learned_gate, load_config
+from .loading import (build_model, build_train_images, build_val_dataset, has_learned_gate,
+                      load_config)
 from .table import evaluate_and_count, iou_metric
 
 CONFIG_DIR = 'configs/gate_benchmark'
@@ -138,10 +139,7 @@ def evaluate(repo: str, name: str, work_root: str, num_images: int = 0,
     model = build_model(cfg, ckpt)
     learned = has_learned_gate(model)
     if learned:
-        train_cfg = load_config(config)
-        train_cfg.val_dataloader.dataset = dict(train_cfg.train_dataloader.dataset,
-                                                pipeline=train_cfg.val_dataloader.dataset.pipeline)
-        train_set = build_val_dataset(train_cfg)
+        train_set = build_train_images(cfg)
     if 'stats' not in out:
         out.update(run=name, checkpoint=ckpt, learned=learned)
         if learned:

@@ -49,16 +49,26 @@ def has_learned_gate(model: nn.Module) -> bool:
 
 def build_val_dataset(cfg: Config, hint: str = ''):
     """The config's validation dataset; a missing folder is named with how to prepare it."""
+    return _build_dataset(cfg.val_dataloader.dataset, hint)
+
+
+def build_train_images(cfg: Config, hint: str = ''):
+    """The config's training images, loaded as inference loads them (the validation
+    pipeline: no augmentation), e.g. to calibrate a gate's threshold on them."""
+    return _build_dataset(dict(cfg.train_dataloader.dataset,
+                               pipeline=cfg.val_dataloader.dataset.pipeline), hint)
+
+
+def _build_dataset(dataset_cfg, hint: str):
     from mmseg.registry import DATASETS
 
-    dataset_cfg = cfg.val_dataloader.dataset
     try:
         check_dataset(dataset_cfg)
     except FileNotFoundError as err:
         raise FileNotFoundError(f'{err}{(" " + hint) if hint else ""}') from None
     dataset = DATASETS.build(dataset_cfg)
     if len(dataset) == 0:
-        raise RuntimeError(f"the validation set under {dataset_cfg.get('data_root')} is empty")
+        raise RuntimeError(f"the data set under {dataset_cfg.get('data_root')} is empty")
     return dataset
 
 

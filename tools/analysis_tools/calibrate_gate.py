@@ -21,7 +21,8 @@ import msvit_mm  # noqa: E402,F401  (registers the modules)
 from mmengine.config import DictAction  # noqa: E402
 
 from msvit_mm.analysis.gate_quality import calibrate  # noqa: E402
-from msvit_mm.analysis.loading import build_model, build_val_dataset, load_config  # noqa: E402
+from msvit_mm.analysis.loading import (build_model, build_train_images,  # noqa: E402
+                                       build_val_dataset, load_config)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -52,11 +53,8 @@ def threshold_option(cfg, threshold: float) -> str:
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    if args.split == 'train':  # the training images, loaded as inference loads them
-        cfg.val_dataloader.dataset = dict(cfg.train_dataloader.dataset,
-                                          pipeline=cfg.val_dataloader.dataset.pipeline)
     model = build_model(cfg, args.checkpoint)
-    dataset = build_val_dataset(cfg)
+    dataset = build_train_images(cfg) if args.split == 'train' else build_val_dataset(cfg)
     result = calibrate(model, dataset, args.target, args.num_images)
     result.update(target=args.target, split=args.split,
                   cfg_options=threshold_option(cfg, result['threshold']))
