@@ -27,7 +27,9 @@ import torch
 from torch import Tensor, nn
 
 from .attention import cumulative_seqlens, masked_attention, packed_attention
-from .packing import to_dense, upsample_regions
+from .packing import region_mean_cells, to_dense, upsample_regions
+
+COUNTERFACTUALS = ('zero', 'fine_mean')
 
 
 @dataclass
@@ -87,6 +89,10 @@ class PackedLayout:
         coarse_weight: [B, Hc, Wc] float decisions (straight-through), values in {0, 1}.
         scale: fine cells per coarse side.
         cu_seqlens: [B + 1] int32 offsets for the GPU variable-length kernel (CUDA), or None.
+        counterfactual: what stands in for the scale that did not run, in the gradient of
+            ``coarse_weight`` (values never change): 'zero' (the absent tokens read as zeros)
+            or 'fine_mean' (a fine region's coarse alternative is the mean of its fine
+            outputs; a coarse region's fine alternative is its coarse output, no gradient).
     """
     seqlens: List[int]
     sample_index: Tensor
@@ -96,8 +102,12 @@ class PackedLayout:
     coarse_weight: Tensor
     scale: int
     cu_seqlens: Optional[Tensor] = None
+    counterfactual: str = 'zero'
 
     def __post_init__(self) -> None:
+        if self.counterfactual not in COUNTERFACTUALS:
+            raise ValueError(f'counterfactual={self.counterfactual!r} is not one of '
+                             f'{COUNTERFACTUALS}')
         _, hv, wv = self.fine_rows.shape
         w = upsample_regions(self.coarse_weight, self.scale)[:, :hv, :wv]
         # the packed row each fine cell reads: its coarse token's or its fine token's
@@ -118,14 +128,22 @@ class PackedLayout:
 
         Same values as ``to_dense`` of ``unpack(x, active)`` cropped to (Hv, Wv). When
         ``coarse_weight`` needs a gradient (learned gate, training) it is kept as in
-        ``to_dense``: ``w * coarse + (1 - w) * fine`` with absent tokens read as zeros.
+        ``to_dense``: ``w * coarse + (1 - w) * fine``, the absent scale filled in as
+        ``counterfactual`` says. With 'fine_mean', ``dL/dw`` of a fine region is
+        ``sum over its cells of g . (mean - fine)``: the first-order change of the loss if
+        the region's outputs were averaged; the tokens' gradients are the same as 'zero'.
         """
         b, hv, wv = self.fine_rows.shape
         c = x.shape[-1]
         if torch.is_grad_enabled() and self.coarse_weight.requires_grad:
             padded = torch.cat([x, x.new_zeros(1, c)])  # row T: the absent token
             w = upsample_regions(self.coarse_weight, self.scale)[:, :hv, :wv, None].to(x.dtype)
-            dense = w * padded[self.coarse_rows] + (1 - w) * padded[self.fine_rows]
+            coarse, fine = padded[self.coarse_rows], padded[self.fine_rows]  # B, Hv, Wv, C
+            if self.counterfactual == 'fine_mean':
+                keep = w.detach() > 0.5
+                coarse, fine = (torch.where(keep, coarse, region_mean_cells(fine, self.scale)),
+                                torch.where(keep, coarse, fine))
+            dense = w * coarse + (1 - w) * fine
             return dense.permute(0, 3, 1, 2).contiguous()
         # gather columns of [C, T]: the map comes out channel-first (cheaper than gathering
         # rows of [T, C] and permuting the map); [C, B, Hv, Wv] -> [B, C, Hv, Wv] is a block copy
@@ -159,7 +177,8 @@ def masked_sequence(coarse: Tensor, fine: Tensor, coarse_active: Tensor, fine_ac
 
 def packed_sequence(coarse: Tensor, fine: Tensor, coarse_active: Tensor, fine_active: Tensor,
                     coarse_weight: Tensor, scale: int, valid_hw: Tuple[int, int],
-                    prefix: Optional[Tensor] = None) -> Tuple[Tensor, PackedLayout]:
+                    prefix: Optional[Tensor] = None, counterfactual: str = 'zero'
+                    ) -> Tuple[Tensor, PackedLayout]:
     """The packed form: the tokens that exist of ``[prefix | coarse | fine]``, [T, C], and
     their layout, without building the dense sequence.
 
@@ -169,6 +188,7 @@ def packed_sequence(coarse: Tensor, fine: Tensor, coarse_active: Tensor, fine_ac
     Args:
         coarse: [Tc, C] active coarse tokens, ``coarse_dense[coarse_active]``.
         fine: [Tf, C] active fine tokens, ``fine_dense[fine_active]``.
+        counterfactual: the gate gradient's stand-in for the absent scale (:class:`PackedLayout`).
         Others: as :func:`masked_sequence`.
 
     Returns:
@@ -198,4 +218,5 @@ def packed_sequence(coarse: Tensor, fine: Tensor, coarse_active: Tensor, fine_ac
         seqlens=seqlens, sample_index=sample_index, first_rows=counts.cumsum(0) - counts,
         coarse_rows=coarse_map.contiguous(), fine_rows=fine_map.contiguous(),
         coarse_weight=coarse_weight, scale=scale,
-        cu_seqlens=cumulative_seqlens(seqlens, tokens.device) if tokens.is_cuda else None)
+        cu_seqlens=cumulative_seqlens(seqlens, tokens.device) if tokens.is_cuda else None,
+        counterfactual=counterfactual)

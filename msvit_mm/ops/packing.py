@@ -43,6 +43,21 @@ def upsample_regions(x: Tensor, scale: int) -> Tensor:
     return x.repeat_interleave(scale, dim=1).repeat_interleave(scale, dim=2)
 
 
+def region_mean_cells(cells: Tensor, scale: int) -> Tensor:
+    """Each cell replaced by the mean of its region's cells: [B, Hv, Wv, C] -> same shape.
+
+    Regions are ``scale x scale`` blocks from the top-left corner; a region cut by the
+    bottom/right edge averages only the cells that are there.
+    """
+    b, hv, wv, c = cells.shape
+    hc, wc = -(-hv // scale), -(-wv // scale)
+    pad = (0, 0, 0, wc * scale - wv, 0, hc * scale - hv)
+    sums = torch.nn.functional.pad(cells, pad).reshape(b, hc, scale, wc, scale, c).sum((2, 4))
+    ones = torch.nn.functional.pad(cells.new_ones(1, hv, wv, 1), pad)
+    counts = ones.reshape(1, hc, scale, wc, scale, 1).sum((2, 4))
+    return upsample_regions(sums / counts, scale)[:, :hv, :wv]
+
+
 def pack(seq: Tensor, active: Tensor) -> Tuple[Tensor, Tensor]:
     """Keep the active tokens of every image, concatenated: [B, N, C] -> [T, C].
 

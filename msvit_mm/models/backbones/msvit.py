@@ -8,6 +8,7 @@ from mmseg.models.backbones import VisionTransformer
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from ...ops.layouts import COUNTERFACTUALS
 from ...ops.patchify import grid_size, seq_to_map
 from .layer_forward import run_layers
 from .patch_pad import check_patch_pad
@@ -42,6 +43,12 @@ class MSViT(VisionTransformer):
             'packed' (only the tokens that exist, concatenated over the batch) or 'auto'
             (masked while the gate is learning, i.e. a learned gate with trainable
             parameters in training mode; packed otherwise). Both give the same values.
+        packed_counterfactual: a learning gate trained packed: what stands in for the scale
+            that did not run in the gate's straight-through gradient. 'zero' (absent tokens
+            read as zeros: the gradient sees only the chosen scale's output) or
+            'fine_mean' (a fine region's coarse alternative is the mean of its fine
+            outputs; coarse regions get no task gradient). Masked execution needs none (it
+            runs both scales); values never depend on it.
 
     ``forward(x)`` [B, in_channels, H, W] returns a tuple of [B, C, ceil(H/16), ceil(W/16)]
     maps at ``out_indices``, coarse tokens repeated over their cells, like mmseg's ViT.
@@ -52,9 +59,12 @@ class MSViT(VisionTransformer):
                  gate_mode: str = 'learned', gate_threshold: float = 0.5,
                  gumbel_temperature: float = 1.0, random_coarse_ratio: float = 0.5,
                  gate_hidden_dims: Sequence[int] = (128, 128, 128), execution: str = 'auto',
-                 **kwargs):
+                 packed_counterfactual: str = 'zero', **kwargs):
         if execution not in EXECUTIONS:
             raise ValueError(f'execution={execution!r} is not one of {EXECUTIONS}')
+        if packed_counterfactual not in COUNTERFACTUALS:
+            raise ValueError(f'packed_counterfactual={packed_counterfactual!r} is not one of '
+                             f'{COUNTERFACTUALS}')
         shorthand = dict(gate_mode=gate_mode, gate_threshold=gate_threshold,
                          gumbel_temperature=gumbel_temperature,
                          random_coarse_ratio=random_coarse_ratio,
@@ -68,6 +78,7 @@ class MSViT(VisionTransformer):
         check_patch_pad(self.patch_embed)
         self.in_channels = self.patch_embed.projection.in_channels  # also when positional
         self.execution = execution
+        self.packed_counterfactual = packed_counterfactual
         self.tokenizer = MODELS.build(dict(
             type='MixedScaleTokenizer', in_channels=self.in_channels,
             patch_size=self.patch_size, coarse_patch_size=coarse_patch_size,
@@ -150,7 +161,7 @@ class MSViT(VisionTransformer):
         prefix = None
         if self.with_cls_token:
             prefix = (self.cls_token + cls_pos).expand(x.shape[0], -1, -1)
-        seq, layout = tokens.sequence(prefix)
+        seq, layout = tokens.sequence(prefix, self.packed_counterfactual)
         outs = run_layers(self, self.drop_after_pos(seq), layout)
         aux = dict(gate_logits=tokens.gate_logits, gate_probs=tokens.gate_probs,
                    coarse_mask=tokens.coarse_mask, tokens_per_image=tokens.tokens_per_image(),

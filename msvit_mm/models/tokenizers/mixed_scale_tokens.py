@@ -57,16 +57,21 @@ class MixedScaleTokens:
         """[B] float: fraction of coarse regions kept coarse."""
         return self.coarse_mask.flatten(1).float().mean(1)
 
-    def sequence(self, prefix: Tensor = None) -> Tuple[Tensor, Union[MaskedLayout, PackedLayout]]:
+    def sequence(self, prefix: Tensor = None, counterfactual: str = 'zero'
+                 ) -> Tuple[Tensor, Union[MaskedLayout, PackedLayout]]:
         """``[prefix | coarse | fine]`` in this execution form, and its layout.
 
         Args:
             prefix: [B, P, C] always-present tokens (the cls token), or None.
+            counterfactual: packed form only, the gate gradient's stand-in for the scale
+                that did not run (``msvit_mm.ops.layouts.PackedLayout``).
 
         Returns:
             masked: [B, P + Nc + Nf, C] and a :class:`MaskedLayout`; packed: [T, C], the
             same tokens as ``pack`` of the masked sequence, and a :class:`PackedLayout`.
         """
-        build = packed_sequence if self.execution == 'packed' else masked_sequence
-        return build(self.coarse, self.fine, self.coarse_active, self.fine_active,
-                     self.coarse_weight, self.scale, self.valid_hw, prefix)
+        args = (self.coarse, self.fine, self.coarse_active, self.fine_active,
+                self.coarse_weight, self.scale, self.valid_hw, prefix)
+        if self.execution == 'packed':
+            return packed_sequence(*args, counterfactual=counterfactual)
+        return masked_sequence(*args)
