@@ -1,3 +1,4 @@
+from .gate_schedule import FreezeGateHook
 from .reproducible_resume import RNGStateHook, ReproducibleIterBasedTrainLoop
 
-__all__ = ['RNGStateHook', 'ReproducibleIterBasedTrainLoop']
+__all__ = ['FreezeGateHook', 'RNGStateHook', 'ReproducibleIterBasedTrainLoop']

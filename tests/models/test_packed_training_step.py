@@ -58,3 +58,36 @@ def test_training_step_packed_equals_masked(gate):
         # global pool) is a near-cancelling sum, 1e-4 in size, and differs by 3e-8 between
         # the two summation orders; a wrong token or mask changes gradients by O(their size)
         assert_close_scaled(packed_grads[name], grad, rel=1e-3, msg=name)
+
+
+def _learning_step(counterfactual: str):
+    """A packed step with a learning gate; returns losses and every gradient."""
+    backbone = dict(BACKBONE, gate=dict(type='MLPGate', hidden_dims=(8,)), execution='packed',
+                    packed_counterfactual=counterfactual)
+    backbone.pop('gate_hidden_dims')
+    torch.manual_seed(1)
+    model = MODELS.build(dict(type='MSViTEncoderDecoder', backbone=backbone,
+                              data_preprocessor=PREPROCESSOR, **UPERNET)).train()
+    inputs, samples = _mixed_batch()
+    torch.manual_seed(3)
+    losses = model.loss(inputs, samples)
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    return losses, {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+
+def test_counterfactual_changes_only_the_gate_gradient():
+    zero_losses, zero_grads = _learning_step('zero')
+    mean_losses, mean_grads = _learning_step('fine_mean')
+    assert 0 < zero_losses['coarse_ratio'] < 1  # both kinds of region in the batch
+    for key, value in zero_losses.items():
+        assert torch.equal(mean_losses[key], value), key
+    assert set(zero_grads) == set(mean_grads)
+    gate = [n for n in zero_grads if '.gate.' in n]
+    assert gate
+    for name, grad in zero_grads.items():
+        if name in gate:
+            continue
+        # rel=1e-3: the near-cancelling PSP gradient again (see above); the tokens'
+        # gradients are the same sums, gathered in another order
+        assert_close_scaled(mean_grads[name], grad, rel=1e-3, msg=name)
+    assert not torch.allclose(mean_grads[gate[-1]], zero_grads[gate[-1]])

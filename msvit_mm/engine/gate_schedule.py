@@ -1,0 +1,65 @@
+"""Two-phase training: the gate learns first, then is frozen and the rest trains packed.
+
+With ``execution='auto'`` an MSViT runs masked (both scales) while its gate learns and
+packed (only the tokens that exist) once it does not (:attr:`BaseGate.is_learning`).
+:class:`FreezeGateHook` freezes the gate after ``gate_iters`` iterations, so the rest of the
+run trains packed at the cost of the tokens the gate keeps::
+
+    custom_hooks = [dict(type='RNGStateHook'), dict(type='FreezeGateHook', gate_iters=8000)]
+
+The state is derived from ``runner.iter`` before every iteration, so a resumed run is
+frozen again. Under distributed training the frozen parameters stop getting gradients,
+which ``DistributedDataParallel`` accepts only with ``find_unused_parameters=True``.
+"""
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+from mmseg.registry import HOOKS
+from torch import nn
+
+
+def _gate(runner) -> nn.Module:
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    gate = getattr(getattr(getattr(model, 'backbone', None), 'tokenizer', None), 'gate', None)
+    if gate is None or not getattr(gate, 'learned', False):
+        raise ValueError(f'FreezeGateHook needs an MSViT backbone with a learned gate; '
+                         f'{type(model).__name__} has none (model.backbone.tokenizer.gate)')
+    return gate
+
+
+@HOOKS.register_module()
+class FreezeGateHook(Hook):
+    """Freeze the learned gate (``requires_grad=False``) from iteration ``gate_iters`` on.
+
+    Args:
+        gate_iters: training iterations in which the gate learns (>= 0; 0 = frozen from
+            the start, e.g. to fine-tune the rest of a trained MSViT packed).
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, gate_iters: int):
+        if int(gate_iters) != gate_iters or gate_iters < 0:
+            raise ValueError(f'gate_iters={gate_iters} must be a non-negative integer')
+        self.gate_iters = int(gate_iters)
+
+    def before_train(self, runner) -> None:
+        _gate(runner)
+        wrapped = is_model_wrapper(runner.model)
+        if (wrapped and self.gate_iters < runner.max_iters
+                and not getattr(runner.model, 'find_unused_parameters', True)):
+            raise ValueError(
+                'FreezeGateHook: the gate stops getting gradients at iteration '
+                f'{self.gate_iters} of {runner.max_iters}; DistributedDataParallel then needs '
+                'find_unused_parameters = True in the config')
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        if runner.iter < self.gate_iters:
+            return
+        params = [p for p in _gate(runner).parameters() if p.requires_grad]
+        if params:
+            for p in params:
+                p.requires_grad_(False)
+            print_log(f'FreezeGateHook: gate frozen at iteration {runner.iter} '
+                      f'({len(params)} tensors); training continues packed',
+                      logger='current')
