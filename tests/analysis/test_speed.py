@@ -1,5 +1,5 @@
-"""Benchmark helpers (msvit_mm/analysis/speed.py, speed_benchmark.py) and a small run of the
-benchmark CLI.
+"""Benchmark helpers (msvit_mm/analysis/speed.py, speed_benchmark.py, train_benchmark.py) and
+a small run of the benchmark CLI.
 
 Timings are benchmarks, not tests: the helpers' arithmetic and plumbing are checked, timing
 with a fake clock.
@@ -12,7 +12,9 @@ import torch
 from msvit_mm.analysis.speed import (build_pair, gate_macs_per_region, msvit_macs,
                                      same_weights_vit, spread_masks, time_variants, vit_macs,
                                      vit_sdpa_forward)
-from msvit_mm.analysis.speed_benchmark import target_summary
+from msvit_mm.analysis.speed_benchmark import BenchSettings, target_summary
+from msvit_mm.analysis.train_benchmark import bench_train
+from msvit_mm.engine.cli import load_config
 from tests.helpers import ROOT, assert_close_scaled, load_module
 
 SMALL = dict(embed_dims=32, num_heads=4, num_layers=2, out_indices=(0, 1))
@@ -80,15 +82,19 @@ def _benchmark_tool():
 
 
 def test_target_summary_names_each_miss():
-    def row(coarse, lat, quot):
-        return dict(size=256, batch=1, coarse_mean=coarse, lat_sdpa=lat, quot_sdpa=quot,
-                    quot_dense=1.3)
-    rows = [row(0., 1.04, 1.04), row(0., 1.06, 1.06), row(.5, .6, 1.09), row(1., .4, 1.6)]
+    def row(coarse, lat, msvit_s, size=256, batch=1):
+        return dict(size=size, batch=batch, coarse_mean=coarse, lat_sdpa=lat, quot_sdpa=1.3,
+                    msvit_s=msvit_s, dense_s=1.)
+    rows = [row(0., 1.02, 1.), row(0., 1.04, 1.), row(.5, .6, 1.09), row(.5, .6, 1.09, batch=8),
+            row(.5, .6, 1.09, size=512), row(1., .4, 1.2), row(.5, .5, 1.04, batch=8)]
     text = target_summary(rows)
-    assert 'met 2 of 4' in text
+    assert 'met 3 of 7' in text
     missed = [line for line in text.splitlines() if 'missed' in line]
-    assert missed == ['  missed: 256 batch 1 coarse 0.00: 1.060 > 1.05 (dense control 1.300)',
-                      '  missed: 256 batch 1 coarse 1.00: 1.600 > 1.1 (dense control 1.300)']
+    assert missed == [
+        '  missed: 256 batch 1 coarse 0.00: MSViT / ViT-SDPA 1.040 > 1.03 (MACs quotient 1.300)',
+        '  missed: 256 batch 8 coarse 0.50: MSViT / dense 1.090 > 1.05 (MACs quotient 1.300)',
+        '  missed: 512 batch 1 coarse 0.50: MSViT / dense 1.090 > 1.05 (MACs quotient 1.300)',
+        '  missed: 256 batch 1 coarse 1.00: MSViT / dense 1.200 > 1.1 (MACs quotient 1.300)']
 
 
 def test_benchmark_cli_runs_small():
@@ -96,8 +102,9 @@ def test_benchmark_cli_runs_small():
     threads = torch.get_num_threads()
     try:
         result = tool.main(['--sizes', '64', '--batches', '2', '--ratios', '0', '1',
-                            '--repeats', '1', '--warmup', '0', '--train-size', '64',
-                            '--threads', '1'])
+                            '--repeats', '1', '--warmup', '0', '--train-sizes', '64',
+                            '--train-batches', '2', '--train-ratios', '0', '0.5',
+                            '--threads', '1', '--no-segmentor'])
     finally:
         torch.set_num_threads(threads)
     inf = result['inference']
@@ -108,4 +115,25 @@ def test_benchmark_cli_runs_small():
     (floor,) = result['floor']
     assert floor['tokens'] == 17
     assert floor['weight_bytes'] == 4 * sum(p.numel() for p in build_pair(64)[0].layers.parameters())
-    assert [r['variant'] for r in result['train']] == ['vit', 'vit_sdpa', 'masked', 'packed']
+    train = {r['variant']: r for r in result['train']}
+    assert list(train) == ['vit', 'vit_sdpa', 'frozen@0', 'frozen@0.5', 'masked@0.5',
+                           'packed@0.5', 'packed_cf@0.5']
+    assert train['frozen@0']['tokens_mean'] == 16 and train['frozen@0.5']['tokens_mean'] < 16
+    assert train['masked@0.5']['macs_ratio'] > train['frozen@0']['macs_ratio'] > 1
+    assert train['packed@0.5']['macs_ratio'] == train['frozen@0.5']['macs_ratio'] < 1
+    assert train['masked@0.5']['saved_mb'] > train['frozen@0']['saved_mb'] > \
+        train['frozen@0.5']['saved_mb'] > 0
+
+
+def test_whole_segmentor_training_step_is_timed_and_counted():
+    config = load_config(osp.join(ROOT, 'configs/msvit/msvit-t_upernet_1xb8-800_synthetic-ade20k-128x128.py'))
+    rows = bench_train(64, 2, [0., 0.5], BenchSettings(repeats=1, warmup=0), config=config)
+    by = {r['variant']: r for r in rows}
+    assert all(r['level'] == 'segmentor' and r['seconds'] > 0 for r in rows)
+    backbone = {r['variant']: r for r in bench_train(64, 2, [0., 0.5],
+                                                     BenchSettings(repeats=1, warmup=0))}
+    # the heads' MACs are the same for every variant: ratios move less than the backbone's
+    fine, half = by['frozen@0'], by['frozen@0.5']
+    assert 1 > half['macs_ratio'] / fine['macs_ratio'] > \
+        backbone['frozen@0.5']['macs_ratio'] / backbone['frozen@0']['macs_ratio']
+    assert by['masked@0.5']['saved_mb'] > fine['saved_mb'] > half['saved_mb'] > 0
