@@ -113,12 +113,17 @@ def cumulative_seqlens(seqlens: Sequence[int], device: torch.device) -> Tensor:
 
 def varlen_kernel_applies(x: Tensor, dropout_p: float) -> bool:
     """Whether :func:`packed_attention` can use torch's GPU variable-length kernel on ``x``
-    (the projected q, k, v).
+    (the projected q, k, v): :func:`varlen_kernel_supports` for ``x``'s device and dtype."""
+    return varlen_kernel_supports(x.device.type, x.dtype, dropout_p, varlen_attn is not None)
 
-    ``torch.nn.attention.varlen.varlen_attn`` (flash attention): CUDA, fp16/bf16, no dropout.
-    """
-    return (varlen_attn is not None and x.is_cuda and dropout_p == 0.
-            and x.dtype in (torch.float16, torch.bfloat16))
+
+def varlen_kernel_supports(device_type: str, dtype: torch.dtype, dropout_p: float,
+                           available: bool) -> bool:
+    """The kernel choice as a pure function: ``torch.nn.attention.varlen.varlen_attn``
+    (flash attention) runs on CUDA, in fp16/bf16, without dropout, where torch has it
+    (``available``); everything else takes the per-run fused path."""
+    return (available and device_type == 'cuda' and dropout_p == 0.
+            and dtype in (torch.float16, torch.bfloat16))
 
 
 def packed_attention(x: Tensor, mha: nn.MultiheadAttention, seqlens: Sequence[int],
