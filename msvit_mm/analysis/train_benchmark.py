@@ -8,6 +8,8 @@ batch, every variant is timed in the same alternating rounds (``speed.time_varia
 - ``frozen@r``: MSViT with a gate that does not learn (frozen), forced decisions with coarse
   ratio ``r`` spread over the batch: ``execution='auto'`` trains it packed. ``frozen@0`` is
   MSViT all fine, the all-fine baseline.
+- ``dense@r`` (backbone level, with ``control``): ViT-SDPA on an image cut to as many tokens
+  as the ``frozen@r`` images have on average, what this machine does with fewer tokens at all.
 - the forms for a learning gate, at the ratios of ``learning_ratios``: ``masked@r`` (both
   scales run), ``packed@r`` (only the tokens that exist; absent scale read as zeros in the
   gate gradient), ``packed_cf@r`` (the same, with the 'fine_mean' counterfactual).
@@ -31,8 +33,8 @@ from mmseg.structures import SegDataSample
 from torch import Tensor, nn
 
 from ..ops.patchify import grid_size
-from .speed import (build_pair, msvit_macs, spread_masks, time_variants, train_step, vit_macs,
-                    vit_sdpa_forward)
+from .speed import (build_pair, msvit_macs, same_weights_vit, spread_masks, time_variants,
+                    vit_macs, vit_sdpa_forward)
 from .speed_benchmark import BenchSettings
 
 __all__ = ['LEARNING_FORMS', 'bench_train', 'saved_tensor_bytes', 'train_table',
@@ -177,7 +179,24 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
 
     masks = {r: spread_masks(batch, grid, r, s.spread, gen).to(device)
              for r in sorted(set(ratios) | set(learning_ratios))}
+    msvit.eval()
+    with torch.no_grad():
+        tokens = {r: msvit.forward_with_aux(x, m)[1]['tokens_per_image'].tolist()
+                  for r, m in masks.items()}
+    msvit.train()
     fns = {'vit': step(lambda: vit(x)), 'vit_sdpa': step(lambda: vit_sdpa_forward(vit, x))}
+    hv, wv = grid_size((size, size), msvit.patch_size)
+    dense_macs = {}
+    if config is None and s.control:  # ViT-SDPA on an image with the mean token count
+        for r in (r for r in ratios if r > 0):
+            cols = max(1, round(sum(tokens[r]) / batch / hv))
+            ctrl = same_weights_vit(vit, (size, cols * msvit.patch_size)).to(device)
+            ctrl.train()  # mmseg's ViT.train() returns None
+            xc = x[..., :cols * msvit.patch_size]
+            fns[f'dense@{r:g}'] = step(lambda c=ctrl, xc=xc: vit_sdpa_forward(c, xc))
+            dense_macs[f'dense@{r:g}'] = (r, batch * vit_macs(ctrl, tuple(xc.shape[-2:])),
+                                          float(hv * cols))
+            params += list(ctrl.parameters())
     variants = {}  # name -> (ratio, execution it runs)
     for r in ratios:
         fns[f'frozen@{r:g}'] = msvit_step(masks[r], False)
@@ -191,11 +210,8 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
     gate.requires_grad_(True)
     msvit.execution, msvit.packed_counterfactual = 'auto', 'zero'
 
-    msvit.eval()
     vit.eval()  # mmseg's ViT.eval() returns None: no chaining
     with torch.no_grad():
-        tokens = {r: msvit.forward_with_aux(x, m)[1]['tokens_per_image'].tolist()
-                  for r, m in masks.items()}
         head = 0 if config is None else _head_macs(model, vit_sdpa_forward(vit, x))
     regions = grid[0] * grid[1]
     every = regions * (1 + msvit.tokenizer.scale ** 2)  # masked runs both scales
@@ -205,13 +221,14 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
         counts = [every] * batch if execution == 'masked' else tokens[r]
         macs[name] = sum(msvit_macs(msvit, n, regions) + head for n in counts)
     fine = times.get('frozen@0', float('nan'))
-    hv, wv = grid_size((size, size), msvit.patch_size)
+    info = {name: (r, sum(tokens[r]) / batch) for name, (r, _) in variants.items()}
+    for name, (r, m, n) in dense_macs.items():
+        macs[name], info[name] = m, (r, n)
     level = 'backbone' if config is None else 'segmentor'
     return [dict(level=level, size=size, batch=batch, variant=name,
-                 ratio=variants.get(name, (0.,))[0], seconds=t, vs_sdpa=t / times['vit_sdpa'],
+                 ratio=info.get(name, (0.,))[0], seconds=t, vs_sdpa=t / times['vit_sdpa'],
                  vs_fine=t / fine, macs_ratio=macs[name] / base,
-                 tokens_mean=(sum(tokens[variants[name][0]]) / batch if name in variants
-                              else float(hv * wv)),
+                 tokens_mean=info.get(name, (0., float(hv * wv)))[1],
                  **memory[name]) for name, t in times.items()]
 
 
@@ -244,6 +261,8 @@ def train_targets(rows: List[Dict], quotient: float = 1.10, all_fine: float = 1.
     """The training targets, row by row: a gate that does not learn (``frozen@r``), batch
     ``batch``, the given sizes: time / ViT-SDPA <= ``quotient`` x MACs ratio at r > 0, and
     <= ``all_fine`` x ViT-SDPA's step all fine."""
+    dense = {(r['level'], r['size'], r['batch'], r['ratio']): r['vs_sdpa'] / r['macs_ratio']
+             for r in rows if r['variant'].startswith('dense@')}
     met, missed, n = 0, [], 0
     for r in rows:
         if not r['variant'].startswith('frozen@') or r['batch'] != batch or (
@@ -255,8 +274,10 @@ def train_targets(rows: List[Dict], quotient: float = 1.10, all_fine: float = 1.
         if value <= bound:
             met += 1
         else:
+            control = dense.get((r['level'], r['size'], r['batch'], r['ratio']))
             missed.append(f"{r['level']} {r['size']} coarse {r['ratio']:.2f}: "
-                          f"{value:.3f} > {bound}")
+                          f"{value:.3f} > {bound}" + (
+                              f' (dense same-tokens control: {control:.3f})' if control else ''))
     head = (f'training targets (frozen gate, batch {batch}, sizes {list(sizes or [])}): '
             f'met {met} of {n}')
     return '\n'.join([head] + [f'  missed: {m}' for m in missed])

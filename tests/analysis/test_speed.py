@@ -116,8 +116,9 @@ def test_benchmark_cli_runs_small():
     assert floor['tokens'] == 17
     assert floor['weight_bytes'] == 4 * sum(p.numel() for p in build_pair(64)[0].layers.parameters())
     train = {r['variant']: r for r in result['train']}
-    assert list(train) == ['vit', 'vit_sdpa', 'frozen@0', 'frozen@0.5', 'masked@0.5',
-                           'packed@0.5', 'packed_cf@0.5']
+    assert list(train) == ['vit', 'vit_sdpa', 'dense@0.5', 'frozen@0', 'frozen@0.5',
+                           'masked@0.5', 'packed@0.5', 'packed_cf@0.5']
+    assert train['dense@0.5']['tokens_mean'] == 8  # 4 rows x 2 columns ~ 10 tokens
     assert train['frozen@0']['tokens_mean'] == 16 and train['frozen@0.5']['tokens_mean'] < 16
     assert train['masked@0.5']['macs_ratio'] > train['frozen@0']['macs_ratio'] > 1
     assert train['packed@0.5']['macs_ratio'] == train['frozen@0.5']['macs_ratio'] < 1
