@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from ..ops.patchify import pad_to_multiple
 from ..ops.region_scores import label_uniformity
-from .gate_quality import _labels, _spearman
+from .gate_quality import _labels, _spearman, train_without_noise
 from .speed import spread_masks
 from .train_benchmark import LEARNING_FORMS
 
@@ -40,7 +40,8 @@ def gradient_agreement(model: nn.Module, dataset, ratio: float = 0.5, num_images
     """Gate-logit gradients of each training form on the same images and decisions.
 
     Args:
-        model: an MSViT segmentor (weights untouched; batch norm in eval mode).
+        model: an MSViT segmentor (weights untouched; batch norm, dropout and stochastic
+            depth in eval mode, so every form sees the same network).
         dataset: images as inference loads them (e.g. ``loading.build_train_images``).
         ratio: share of each image's regions forced coarse (random regions, ``seed``).
 
@@ -58,10 +59,7 @@ def gradient_agreement(model: nn.Module, dataset, ratio: float = 0.5, num_images
     gen = torch.Generator().manual_seed(seed)
     grads: Dict[str, List[Tensor]] = {name: [] for name in LEARNING_FORMS}
     masks, unis = [], []
-    model.train()
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            m.eval()
+    train_without_noise(model)
     try:
         n = min(num_images, len(dataset))
         for start in range(0, n, batch_size):

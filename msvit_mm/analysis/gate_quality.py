@@ -262,13 +262,25 @@ def _spearman(a: Tensor, b: Tensor) -> float:
     return float((ra * rb).sum()) / den if den > 0 else float('nan')
 
 
+def train_without_noise(model: nn.Module) -> None:
+    """Training mode, but batch norm, dropout and stochastic depth as at inference: gradients
+    of the same images are then the same in every run (the gate's are what is compared)."""
+    from mmcv.cnn.bricks.drop import DropPath
+
+    model.train()
+    for m in model.modules():
+        if isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.modules.dropout._DropoutNd,
+                          DropPath)):
+            m.eval()
+
+
 def straight_through_signal(model: nn.Module, dataset, num_images: int = 64,
                             batch_size: int = 8) -> Dict[str, Dict[str, float]]:
     """What the straight-through gradient tells the gate, with every region coarse or fine.
 
     On the first ``num_images`` images (as inference loads them), the decode head's loss is
     back-propagated through masked execution with all decisions forced coarse, then fine
-    (batch norm in eval mode, nothing updated); ``dL/dlogit > 0`` means "rather fine".
+    (batch norm, dropout and stochastic depth in eval mode, nothing updated); ``dL/dlogit > 0`` means "rather fine".
 
     Returns:
         for ``'all_coarse'`` and ``'all_fine'``: ``wants_fine`` (share of regions whose
@@ -281,11 +293,8 @@ def straight_through_signal(model: nn.Module, dataset, num_images: int = 64,
     size = backbone.tokenizer.coarse_patch_size
     num_classes = len(dataset.metainfo['classes'])
     was_training, execution = model.training, backbone.execution
-    model.train()
+    train_without_noise(model)
     backbone.execution = 'masked'
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            m.eval()
     grads: Dict[str, List[Tensor]] = {'all_coarse': [], 'all_fine': []}
     stds, unis = [], []
     try:
