@@ -18,7 +18,8 @@ from torch import Tensor, nn
 
 from ..ops.patchify import pad_to_multiple
 from ..ops.region_scores import label_uniformity
-from .gate_quality import _labels, _spearman, train_without_noise
+from .gate_quality import (_labels, _spearman, gate_logit_grad, preprocessed_batches,
+                           train_without_noise)
 from .speed import spread_masks
 from .train_benchmark import LEARNING_FORMS
 
@@ -50,8 +51,6 @@ def gradient_agreement(model: nn.Module, dataset, ratio: float = 0.5, num_images
         those regions), ``spearman_uniformity_coarse`` / ``_fine`` and ``norm`` (of the
         gradient over all regions).
     """
-    from mmengine.dataset import pseudo_collate
-
     backbone = model.backbone
     size = backbone.tokenizer.coarse_patch_size
     num_classes = len(dataset.metainfo['classes'])
@@ -61,23 +60,13 @@ def gradient_agreement(model: nn.Module, dataset, ratio: float = 0.5, num_images
     masks, unis = [], []
     train_without_noise(model)
     try:
-        n = min(num_images, len(dataset))
-        for start in range(0, n, batch_size):
-            batch = model.data_preprocessor(
-                pseudo_collate([dataset[i] for i in range(start, min(n, start + batch_size))]),
-                training=False)
-            x, samples = batch['inputs'], batch['data_samples']
+        for x, samples in preprocessed_batches(model, dataset, num_images, batch_size):
             padded = pad_to_multiple(x, size)
             grid = (padded.shape[-2] // size, padded.shape[-1] // size)
             mask = spread_masks(x.shape[0], grid, ratio, 0., gen)
             for name, (execution, counterfactual) in LEARNING_FORMS.items():
                 backbone.execution, backbone.packed_counterfactual = execution, counterfactual
-                model.zero_grad()
-                feats, aux = backbone.forward_with_aux(x, mask)
-                aux['gate_logits'].retain_grad()
-                losses = model.decode_head.loss(feats, samples, model.train_cfg)
-                sum(v for k, v in losses.items() if 'loss' in k).backward()
-                grads[name].append(aux['gate_logits'].grad.detach().flatten())
+                grads[name].append(gate_logit_grad(model, x, samples, mask))
             masks.append(mask.flatten())
             unis.append(label_uniformity(_labels(samples, x.shape[-2:]), size,
                                          num_classes).flatten())

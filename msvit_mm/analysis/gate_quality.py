@@ -274,6 +274,30 @@ def train_without_noise(model: nn.Module) -> None:
             m.eval()
 
 
+def preprocessed_batches(model: nn.Module, dataset, num_images: int, batch_size: int):
+    """Yield (inputs [B, C, H, W], data samples) of the first ``num_images`` images of
+    ``dataset``, as the model's data preprocessor gives them at inference."""
+    from mmengine.dataset import pseudo_collate
+
+    n = min(num_images, len(dataset))
+    for start in range(0, n, batch_size):
+        batch = model.data_preprocessor(
+            pseudo_collate([dataset[i] for i in range(start, min(n, start + batch_size))]),
+            training=False)
+        yield batch['inputs'], batch['data_samples']
+
+
+def gate_logit_grad(model: nn.Module, x: Tensor, samples: list, mask: Tensor) -> Tensor:
+    """d(decode loss)/d(gate logits) [B * Hc * Wc] with the decisions ``mask`` forced, in the
+    backbone's current execution form; the parameters' gradients are cleared first."""
+    model.zero_grad()
+    feats, aux = model.backbone.forward_with_aux(x, mask)
+    aux['gate_logits'].retain_grad()
+    losses = model.decode_head.loss(feats, samples, model.train_cfg)
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    return aux['gate_logits'].grad.detach().flatten()
+
+
 def straight_through_signal(model: nn.Module, dataset, num_images: int = 64,
                             batch_size: int = 8) -> Dict[str, Dict[str, float]]:
     """What the straight-through gradient tells the gate, with every region coarse or fine.
@@ -287,8 +311,6 @@ def straight_through_signal(model: nn.Module, dataset, num_images: int = 64,
         gradient says fine), ``spearman_std`` / ``spearman_uniformity`` (rank correlation of
         the gradient with the region's pixel std / label uniformity, over all regions).
     """
-    from mmengine.dataset import pseudo_collate
-
     backbone = model.backbone
     size = backbone.tokenizer.coarse_patch_size
     num_classes = len(dataset.metainfo['classes'])
@@ -298,21 +320,11 @@ def straight_through_signal(model: nn.Module, dataset, num_images: int = 64,
     grads: Dict[str, List[Tensor]] = {'all_coarse': [], 'all_fine': []}
     stds, unis = [], []
     try:
-        n = min(num_images, len(dataset))
-        for start in range(0, n, batch_size):
-            batch = model.data_preprocessor(
-                pseudo_collate([dataset[i] for i in range(start, min(n, start + batch_size))]),
-                training=False)
-            x, samples = batch['inputs'], batch['data_samples']
+        for x, samples in preprocessed_batches(model, dataset, num_images, batch_size):
             padded = pad_to_multiple(x, size)
             grid = (x.shape[0], padded.shape[-2] // size, padded.shape[-1] // size)
             for key, value in (('all_coarse', True), ('all_fine', False)):
-                model.zero_grad()
-                feats, aux = backbone.forward_with_aux(x, torch.full(grid, value))
-                aux['gate_logits'].retain_grad()
-                losses = model.decode_head.loss(feats, samples, model.train_cfg)
-                sum(v for k, v in losses.items() if 'loss' in k).backward()
-                grads[key].append(aux['gate_logits'].grad.detach().flatten())
+                grads[key].append(gate_logit_grad(model, x, samples, torch.full(grid, value)))
             stds.append(region_std(padded, size).flatten())
             unis.append(label_uniformity(_labels(samples, x.shape[-2:]), size,
                                          num_classes).flatten())

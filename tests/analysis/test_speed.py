@@ -127,7 +127,8 @@ def test_benchmark_cli_runs_small():
 
 
 def test_whole_segmentor_training_step_is_timed_and_counted():
-    config = load_config(osp.join(ROOT, 'configs/msvit/msvit-t_upernet_1xb8-800_synthetic-ade20k-128x128.py'))
+    config = load_config(osp.join(
+        ROOT, 'configs/msvit/msvit-t_upernet_1xb8-800_synthetic-ade20k-128x128.py'))
     rows = bench_train(64, 2, [0., 0.5], BenchSettings(repeats=1, warmup=0), config=config)
     by = {r['variant']: r for r in rows}
     assert all(r['level'] == 'segmentor' and r['seconds'] > 0 for r in rows)
