@@ -11,6 +11,8 @@ The state is derived from ``runner.iter`` before every iteration, so a resumed r
 frozen again. Under distributed training the frozen parameters stop getting gradients,
 which ``DistributedDataParallel`` accepts only with ``find_unused_parameters=True``.
 """
+import logging
+
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -45,6 +47,11 @@ class FreezeGateHook(Hook):
 
     def before_train(self, runner) -> None:
         _gate(runner)
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        if model.backbone.execution != 'auto':
+            print_log(f"FreezeGateHook: execution={model.backbone.execution!r} trains the same "
+                      "way before and after the gate is frozen; two phases (masked, then "
+                      "packed) need execution='auto'", logger='current', level=logging.WARNING)
         wrapped = is_model_wrapper(runner.model)
         if (wrapped and self.gate_iters < runner.max_iters
                 and not getattr(runner.model, 'find_unused_parameters', True)):
