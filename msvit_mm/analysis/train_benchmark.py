@@ -22,12 +22,14 @@ neck and heads counted by mmengine's counter once per size, the same for every v
 the memory of the step: the bytes of the tensors autograd saves for backward (parameters
 excluded; each storage once), and on CUDA ``max_memory_allocated``.
 """
+import inspect
 from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 from mmengine.analysis import FlopAnalyzer
 from mmengine.model import revert_sync_batchnorm
 from mmengine.structures import PixelData
+from mmseg.models.backbones import VisionTransformer
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from torch import Tensor, nn
@@ -105,18 +107,14 @@ def _head_macs(model: nn.Module, feats: Sequence[Tensor]) -> int:
 
 def _build_segmentor(config, size: int, seed: int):
     """The config's segmentor (SyncBN -> BN) and a mmseg ViT with its backbone's weights."""
-    from mmseg.models.backbones import VisionTransformer
     cfg = config.model.copy()
     cfg['backbone'] = dict(cfg['backbone'], img_size=size, init_cfg=None, drop_path_rate=0.)
     cfg.pop('pretrained', None)
     torch.manual_seed(seed)
     model = revert_sync_batchnorm(MODELS.build(cfg))
     model.init_weights()
-    vit_cfg = {k: v for k, v in cfg['backbone'].items()
-               if k not in ('type', 'coarse_patch_size', 'gate', 'gate_mode', 'gate_threshold',
-                            'gumbel_temperature', 'random_coarse_ratio', 'gate_hidden_dims',
-                            'execution', 'packed_counterfactual')}
-    vit = VisionTransformer(**vit_cfg)
+    vit_args = inspect.signature(VisionTransformer.__init__).parameters
+    vit = VisionTransformer(**{k: v for k, v in cfg['backbone'].items() if k in vit_args})
     vit.load_state_dict(model.backbone.state_dict(), strict=False)  # all but the gate
     return model, vit
 
@@ -140,7 +138,7 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
     gen = torch.Generator().manual_seed(s.seed + 1)
     if config is None:
         vit, msvit = build_pair(img_size=size, seed=s.seed)
-        model, heads = msvit, None
+        model = msvit
     else:
         model, vit = _build_segmentor(config, size, s.seed)
         msvit = model.backbone
