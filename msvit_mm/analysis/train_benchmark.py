@@ -242,15 +242,19 @@ def _memory(fn: Callable[[], None], params: Sequence[Tensor], device: torch.devi
 
 
 def train_table(rows: List[Dict]) -> str:
+    """Markdown table of :func:`bench_train` rows (a CUDA peak column when measured)."""
+    cuda = any(r['cuda_peak_mb'] == r['cuda_peak_mb'] for r in rows)  # not nan
     lines = ['| level | size | batch | variant | coarse | tokens/img | ms | / ViT-SDPA '
-             '| / MSViT all fine | MACs ratio | time / MACs | saved for backward MB |',
-             '|' + '---|' * 12]
+             '| / MSViT all fine | MACs ratio | time / MACs | saved for backward MB |'
+             + (' CUDA peak MB |' if cuda else ''),
+             '|' + '---|' * (13 if cuda else 12)]
     for r in rows:
         lines.append(
             f"| {r['level']} | {r['size']} | {r['batch']} | {r['variant']} | {r['ratio']:.2f} "
             f"| {r['tokens_mean']:.0f} | {1e3 * r['seconds']:.0f} | {r['vs_sdpa']:.3f} "
             f"| {r['vs_fine']:.3f} | {r['macs_ratio']:.3f} "
-            f"| {r['vs_sdpa'] / r['macs_ratio']:.3f} | {r['saved_mb']:.0f} |")
+            f"| {r['vs_sdpa'] / r['macs_ratio']:.3f} | {r['saved_mb']:.0f} |"
+            + (f" {r['cuda_peak_mb']:.0f} |" if cuda else ''))
     return '\n'.join(lines)
 
 

@@ -139,3 +139,13 @@ def test_whole_segmentor_training_step_is_timed_and_counted():
     assert 1 > half['macs_ratio'] / fine['macs_ratio'] > \
         backbone['frozen@0.5']['macs_ratio'] / backbone['frozen@0']['macs_ratio']
     assert by['masked@0.5']['saved_mb'] > fine['saved_mb'] > half['saved_mb'] > 0
+
+
+def test_train_table_shows_the_cuda_peak_only_when_measured():
+    from msvit_mm.analysis.train_benchmark import train_table
+    row = dict(level='backbone', size=64, batch=2, variant='frozen@0', ratio=0., tokens_mean=16,
+               seconds=0.1, vs_sdpa=1.0, vs_fine=1.0, macs_ratio=1.0, saved_mb=3.,
+               cuda_peak_mb=float('nan'))
+    assert 'CUDA' not in train_table([row])
+    text = train_table([dict(row, cuda_peak_mb=123.4)])
+    assert 'CUDA peak MB' in text and text.splitlines()[-1].endswith('| 123 |')
