@@ -57,11 +57,13 @@ def test_test_tool_reports_miou(trained, tiny_data_root, tmp_path):
     assert 'mIoU' in proc.stdout + proc.stderr
 
 
-def test_dist_train_two_cpu_processes(tiny_data_root, tmp_path):
+@pytest.mark.parametrize('execution', ['auto', 'packed'])  # a learning gate, masked / packed
+def test_dist_train_two_cpu_processes(tiny_data_root, tmp_path, execution):
     probe = str(tmp_path / 'probe')
     run_tool(['bash', 'tools/dist_train.sh', SMALL_CONFIG, '2', '--work-dir', str(tmp_path),
               '--cfg-options', *quick_options(tiny_data_root, max_iters=2, interval=2),
-              'custom_imports.imports=[msvit_mm,tests.tools.probe_gate_loss]'],
+              'custom_imports.imports=[msvit_mm,tests.tools.probe_gate_loss]',
+              f'model.backbone.execution={execution}'],
              env=dict(PYTHON=PYTHON, PORT=str(free_port()), MSVIT_PROBE_FILE=probe))
     # each rank has 2 images; the gate loss's ECDF runs over the global batch of 4
     for rank in (0, 1):
