@@ -33,7 +33,10 @@ STAGE2 = ['msvit-t-t0.5', 'random-0.5', 'entropy-0.5', 'vit-t16-cont', 'vit-t32'
 LEVERS = ['msvit-t-t0.5-within', 'msvit-t-t0.5-packed', 'msvit-t-t0.5-label',
           'msvit-t-t0.5-rate', 'msvit-t-t0.5-conly', 'msvit-t-t0.5-within-conly',
           'msvit-t-t0.5-packedcf', 'msvit-t-t0.5-twophase',
-          'msvit-t-t0.5-seed1', 'msvit-t-t0.5-packed-seed1', 'msvit-t-t0.5-twophase-seed1']
+          'msvit-t-t0.5-seed1', 'msvit-t-t0.5-packed-seed1', 'msvit-t-t0.5-twophase-seed1',
+          'msvit-t-t0.5-w1', 'msvit-t-t0.5-lr100', 'msvit-t-t0.5-t05', 'msvit-t-t0.5-gateonly',
+          'msvit-t-t0.5-w1-packed', 'msvit-t-t0.5-w1-seed1', 'msvit-t-t0.5-w1-packed-seed1',
+          'msvit-t-t0.5-w1-twophase']
 STAGE2_SUFFIX = '_upernet_1xb8-s2-300_synthetic-bench-128x128'
 HEADROOM_RUN = 'random-0.5'
 EVAL_FILE = 'gate_bench_eval.json'
