@@ -6,9 +6,9 @@ msvit_backbone = dict(
     gate_mode='learned',
     gate_threshold=0.5,
     gumbel_temperature=1.0,
-    # only the tokens that exist run, in training too (docs/training_speed.md); 'auto' trains
-    # MSViT's own way: masked (both scales) while the gate learns, packed otherwise
-    execution='packed')
+    # masked (both scales) while the gate learns, packed otherwise and at inference; a
+    # learning gate trained packed learned nothing (docs/training_speed.md)
+    execution='auto')
 msvit_gate_loss = dict(
     type='GeneralizedBatchShapingLoss',
     target_coarse_ratio=0.5,

@@ -10,6 +10,5 @@ param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=1.0, begin=40, end=max_iters, by_epoch=False),
 ]
 optim_wrapper = dict(optimizer=dict(lr=5e-4))
-model = dict(backbone=dict(execution='packed'))  # the default (docs/training_speed.md)
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(checkpoint=dict(interval=max_iters))

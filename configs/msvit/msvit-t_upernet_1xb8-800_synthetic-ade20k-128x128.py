@@ -17,10 +17,7 @@ model = dict(
         num_heads=3,
         out_indices=(1, 3, 4, 5),
         drop_path_rate=0.0,
-        gate=dict(type='MLPGate', hidden_dims=(64, 64, 64)),
-        # MSViT's own estimator (masked while the gate learns): the small benchmarks and the
-        # gate benchmark were measured so; the ADE20K configs train packed
-        execution='auto'),
+        gate=dict(type='MLPGate', hidden_dims=(64, 64, 64))),
     # 128 / 32 regions; weight 5: with weight 1 the training-time coarse ratio drifted to
     # 0.16-0.32 by iteration 800 (target 0.5), with 5 it stays at 0.4-0.6 (measured, 300 its)
     gate_loss=dict(grid_size=(4, 4), loss_weight=5.0),

@@ -39,13 +39,13 @@ class MSViT(VisionTransformer):
             ``gumbel_temperature``, ``random_coarse_ratio`` and ``gate_hidden_dims`` as the
             gate's arguments. When ``gate`` is given, the shorthand is ignored (with a
             warning if it differs from the defaults, e.g. inherited from a base config).
-        execution: 'packed' (the default: only the tokens that exist, concatenated over the
-            batch), 'masked' (all tokens of both scales, attention masked by the decisions)
-            or 'auto' (masked while the gate is learning, i.e. a learned gate with trainable
-            parameters in training mode, packed otherwise: MSViT's own estimator, whose
-            straight-through gradient compares both scales). Same values for the same
-            decisions; a learning gate gets another gradient (docs/training_speed.md: packed
-            trains 2.5x faster than masked at 50% coarse, and its gate chooses no worse).
+        execution: 'auto' (the default: masked while the gate is learning, i.e. a learned
+            gate with trainable parameters in training mode, packed otherwise; MSViT's own
+            estimator, whose straight-through gradient compares both scales), 'masked' (all
+            tokens of both scales, attention masked by the decisions) or 'packed' (only the
+            tokens that exist, concatenated over the batch). Same values for the same
+            decisions; a learning gate gets another gradient, and trained packed it learned
+            no choice of regions where masked training's did (docs/training_speed.md).
         packed_counterfactual: a learning gate trained packed: what stands in for the scale
             that did not run in the gate's straight-through gradient. 'zero' (absent tokens
             read as zeros: the gradient sees only the chosen scale's output) or
@@ -61,7 +61,7 @@ class MSViT(VisionTransformer):
     def __init__(self, *args, coarse_patch_size: int = 32, gate: Optional[dict] = None,
                  gate_mode: str = 'learned', gate_threshold: float = 0.5,
                  gumbel_temperature: float = 1.0, random_coarse_ratio: float = 0.5,
-                 gate_hidden_dims: Sequence[int] = (128, 128, 128), execution: str = 'packed',
+                 gate_hidden_dims: Sequence[int] = (128, 128, 128), execution: str = 'auto',
                  packed_counterfactual: str = 'zero', **kwargs):
         if execution not in EXECUTIONS:
             raise ValueError(f'execution={execution!r} is not one of {EXECUTIONS}')
