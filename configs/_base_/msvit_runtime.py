@@ -7,7 +7,7 @@ msvit_backbone = dict(
     gate_threshold=0.5,
     gumbel_temperature=1.0,
     # masked (both scales) while the gate learns, packed otherwise and at inference; a
-    # learning gate trained packed learned nothing (docs/training_speed.md)
+    # learning gate trained packed learned no ranking of regions (docs/training_speed.md)
     execution='auto')
 msvit_gate_loss = dict(
     type='GeneralizedBatchShapingLoss',

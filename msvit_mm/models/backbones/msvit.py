@@ -45,7 +45,7 @@ class MSViT(VisionTransformer):
             tokens of both scales, attention masked by the decisions) or 'packed' (only the
             tokens that exist, concatenated over the batch). Same values for the same
             decisions; a learning gate gets another gradient, and trained packed it learned
-            no choice of regions where masked training's did (docs/training_speed.md).
+            no ranking of regions where masked training's did (docs/training_speed.md).
         packed_counterfactual: a learning gate trained packed: what stands in for the scale
             that did not run in the gate's straight-through gradient. 'zero' (absent tokens
             read as zeros: the gradient sees only the chosen scale's output) or
