@@ -27,7 +27,7 @@ Example::
 """
 import statistics
 import time
-from typing import Callable, Dict, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import torch
 from mmseg.models.backbones import VisionTransformer
@@ -170,9 +170,13 @@ def time_variants(fns: Dict[str, Callable[[], object]], repeats: int = 5, warmup
     return {n: statistics.median(t) for n, t in times.items()}
 
 
-def train_step(forward: Callable[[], Sequence], params: Sequence[nn.Parameter]) -> None:
-    """One forward + backward (loss: mean square of every output); gradients reset first."""
+def train_step(forward: Callable[[], Sequence], params: Sequence[nn.Parameter],
+               loss: Optional[Callable[[Sequence], Tensor]] = None) -> None:
+    """One forward + backward; gradients of ``params`` reset first.
+
+    ``loss`` maps the outputs to a scalar; default: the mean square of every output.
+    """
     for p in params:
         p.grad = None
     outs = forward()
-    sum(o.square().mean() for o in outs).backward()
+    (loss(outs) if loss is not None else sum(o.square().mean() for o in outs)).backward()

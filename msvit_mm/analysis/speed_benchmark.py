@@ -20,10 +20,10 @@ from ..models.backbones.layer_forward import layer_forward
 from ..ops.layouts import GridLayout
 from ..ops.patchify import grid_size
 from .speed import (build_pair, msvit_macs, same_weights_vit, spread_masks, time_variants,
-                    train_step, vit_macs, vit_sdpa_forward)
+                    vit_macs, vit_sdpa_forward)
 
 __all__ = ['BenchSettings', 'bench_floor', 'bench_inference', 'inference_table',
-           'target_summary']
+           'target_summary', 'timed']
 
 
 @dataclass
@@ -49,7 +49,9 @@ def _synced(fn: Callable, device: torch.device) -> Callable:
     return run
 
 
-def _timed(fns: Dict[str, Callable], s: BenchSettings) -> Dict[str, float]:
+def timed(fns: Dict[str, Callable], s: BenchSettings) -> Dict[str, float]:
+    """:func:`~msvit_mm.analysis.speed.time_variants` with the settings' rounds, each call
+    synchronized on CUDA (kernels are asynchronous)."""
     device = torch.device(s.device)
     return time_variants({k: _synced(f, device) for k, f in fns.items()}, s.repeats, s.warmup)
 
@@ -79,7 +81,7 @@ def bench_inference(size: int, batch: int, ratios: Sequence[float],
             fns[f'dense@{r}'] = (lambda c=ctrl, xc=xc: vit_sdpa_forward(c, xc))
             dense_macs[r] = batch * vit_macs(vit, tuple(xc.shape[-2:]))
     with torch.no_grad():
-        times = _timed(fns, s)
+        times = timed(fns, s)
     base_macs = batch * vit_macs(vit, (size, size))
     out = []
     for r, m in masks.items():
@@ -114,7 +116,7 @@ def bench_floor(size: int, s: BenchSettings) -> Dict:
             x = layer_forward(layer, x, layout)
         return x
     with torch.no_grad():
-        times = _timed({k: (lambda x=x: layers(x)) for k, x in xs.items()}, s)
+        times = timed({k: (lambda x=x: layers(x)) for k, x in xs.items()}, s)
     weights = sum(p.numel() * p.element_size() for p in vit.layers.parameters())
     return dict(size=size, tokens=n, one_token_s=times[1], all_tokens_s=times[n],
                 weight_bytes=weights, share=times[1] / times[n])

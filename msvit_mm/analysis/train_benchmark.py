@@ -35,9 +35,9 @@ from mmseg.structures import SegDataSample
 from torch import Tensor, nn
 
 from ..ops.patchify import grid_size
-from .speed import (build_pair, msvit_macs, same_weights_vit, spread_masks, time_variants,
+from .speed import (build_pair, msvit_macs, same_weights_vit, spread_masks, train_step,
                     vit_macs, vit_sdpa_forward)
-from .speed_benchmark import BenchSettings
+from .speed_benchmark import BenchSettings, timed
 
 __all__ = ['LEARNING_FORMS', 'bench_train', 'saved_tensor_bytes', 'train_table',
            'train_targets']
@@ -151,9 +151,7 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
     gate = msvit.tokenizer.gate
     params = [p for p in model.parameters()] + [p for p in vit.parameters()]
 
-    def loss_of(feats) -> Tensor:
-        if config is None:
-            return sum(o.square().mean() for o in feats)
+    def heads_loss(feats) -> Tensor:
         x_ = model.neck(list(feats)) if model.with_neck else list(feats)
         losses = dict(model._decode_head_forward_train(x_, samples))
         if model.with_auxiliary_head:
@@ -161,11 +159,7 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
         return sum(v for k, v in losses.items() if 'loss' in k)
 
     def step(features: Callable[[], Sequence[Tensor]]) -> Callable[[], None]:
-        def run():
-            for p in params:
-                p.grad = None
-            loss_of(features()).backward()
-        return run
+        return lambda: train_step(features, params, None if config is None else heads_loss)
 
     def msvit_step(mask, learning: bool, form=('masked', 'zero')):
         def features():
@@ -203,7 +197,7 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
         for name, form in LEARNING_FORMS.items():
             fns[f'{name}@{r:g}'] = msvit_step(masks[r], True, form)
             variants[f'{name}@{r:g}'] = (r, form[0])
-    times = time_variants(fns, s.repeats, s.warmup)
+    times = timed(fns, s)
     memory = {k: _memory(fn, params, device) for k, fn in fns.items()}
     gate.requires_grad_(True)
     msvit.execution, msvit.packed_counterfactual = 'auto', 'zero'

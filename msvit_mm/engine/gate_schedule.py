@@ -20,8 +20,12 @@ from mmseg.registry import HOOKS
 from torch import nn
 
 
+def _model(runner) -> nn.Module:
+    return runner.model.module if is_model_wrapper(runner.model) else runner.model
+
+
 def _gate(runner) -> nn.Module:
-    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    model = _model(runner)
     gate = getattr(getattr(getattr(model, 'backbone', None), 'tokenizer', None), 'gate', None)
     if gate is None or not getattr(gate, 'learned', False):
         raise ValueError(f'FreezeGateHook needs an MSViT backbone with a learned gate; '
@@ -47,7 +51,7 @@ class FreezeGateHook(Hook):
 
     def before_train(self, runner) -> None:
         _gate(runner)
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = _model(runner)
         if model.backbone.execution != 'auto':
             print_log(f"FreezeGateHook: execution={model.backbone.execution!r} trains the same "
                       "way before and after the gate is frozen; two phases (masked, then "
