@@ -1,13 +1,12 @@
 # Pieces shared by the MSViT configs, referenced as {{_base_.msvit_*}}.
 custom_imports = dict(imports=['msvit_mm'], allow_failed_imports=False)
+# No gate key, in this and every config that others inherit from: MSViT then builds
+# MLPGate() (the learned gate with its defaults), and a child config sets its gate with one
+# whole model.backbone.gate=dict(type=...), never _delete_.
 msvit_backbone = dict(
     type='MSViT',
     coarse_patch_size=32,
-    gate_mode='learned',
-    gate_threshold=0.5,
-    gumbel_temperature=1.0,
-    # masked (both scales) while the gate learns, packed otherwise and at inference; a
-    # learning gate trained packed learned no ranking of regions (docs/training_speed.md)
+    # masked (both scales) while the gate learns, packed otherwise (docs/training_speed.md)
     execution='auto')
 msvit_gate_loss = dict(
     type='GeneralizedBatchShapingLoss',

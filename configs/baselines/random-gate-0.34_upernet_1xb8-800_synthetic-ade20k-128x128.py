@@ -1,7 +1,7 @@
 # Small ablation: a random gate at the coarse ratio the learned small MSViT (target 0.5)
 # reaches at inference on the embedded dataset (0.335 measured with
 # tools/analysis_tools/get_flops.py on its 800-iteration checkpoint, all 60 val images).
-_base_ = ['../msvit/msvit-t_upernet_1xb8-800_synthetic-ade20k-128x128.py']
-model = dict(backbone=dict(gate=dict(_delete_=True, type='RandomGate', coarse_ratio=0.34)),
+_base_ = ['../_base_/msvit-t_upernet_synthetic-ade20k-128x128.py']
+model = dict(backbone=dict(gate=dict(type='RandomGate', coarse_ratio=0.34)),
              gate_loss=None)
 find_unused_parameters = True  # the gate is not run

@@ -10,9 +10,7 @@ param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=1.0, begin=40, end=max_iters, by_epoch=False),
 ]
 optim_wrapper = dict(optimizer=dict(lr=5e-4))
-# gBaS at weight 1 (the ADE20K configs' weight), not the from-scratch configs' 5: at 5 the
-# prior drowned the task signal and the gate chose no better than chance (demo: -1.12 mIoU
-# against random regions; at 1: +1.48); the coarse share is set by calibration
+# gBaS at weight 1 (the ADE20K configs'), not the from-scratch 5 (compared: docs/gate_levers.md)
 model = dict(gate_loss=dict(loss_weight=1.0))
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(checkpoint=dict(interval=max_iters))

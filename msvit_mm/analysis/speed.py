@@ -56,7 +56,7 @@ def build_pair(img_size: int = 512, seed: int = 0, coarse_patch_size: int = 32,
     cfg = dict(VIT_S, img_size=img_size, **kwargs)
     vit = VisionTransformer(**cfg)
     vit.init_weights()
-    msvit = MSViT(**cfg, coarse_patch_size=coarse_patch_size, gate_mode='learned')
+    msvit = MSViT(**cfg, coarse_patch_size=coarse_patch_size)  # gate: MLPGate()
     msvit.init_weights()
     msvit.load_state_dict(vit.state_dict(), strict=False)  # the gate keeps its init
     vit.eval()  # mmseg's ViT.train() returns None: no chaining

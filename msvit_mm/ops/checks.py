@@ -1,4 +1,4 @@
-"""Argument checks shared by the batch-shaping math and the gate losses (plain Python).
+"""Argument checks shared by the batch-shaping math, the gate losses and the gates (plain Python).
 
 Each raises ``ValueError`` naming the argument and the value it got.
 """
@@ -31,6 +31,21 @@ def check_non_negative(name: str, value: object) -> float:
     if not (is_real(value) and math.isfinite(value) and value >= 0):
         raise ValueError(f'{name} must be a non-negative finite number, got {value!r}')
     return float(value)
+
+
+def check_unit_interval(name: str, value: object) -> float:
+    """``value`` in the closed interval [0, 1] (a probability or share); returned as float."""
+    if not (is_real(value) and 0.0 <= value <= 1.0):
+        raise ValueError(f'{name} must be a number in [0, 1], got {value!r}')
+    return float(value)
+
+
+def check_int_at_least(name: str, value: object, low: int) -> int:
+    """``value`` an integer (not a bool) >= ``low``; returned as int."""
+    if not (isinstance(value, numbers.Integral) and not isinstance(value, bool)
+            and value >= low):
+        raise ValueError(f'{name} must be an integer >= {low}, got {value!r}')
+    return int(value)
 
 
 def check_pdf_clip(pdf_clip: Sequence[float]) -> tuple:

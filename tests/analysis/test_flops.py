@@ -106,7 +106,7 @@ def test_vit_s_224_matches_reference_and_hand_count():
 
 def test_msvit_all_fine_is_vit_plus_coarse_embedding():
     vit = count_image(build('vit', 224), torch.randn(1, 3, 224, 224))
-    r = count_image(build('msvit', 224, gate_mode='all_fine'), torch.randn(1, 3, 224, 224))
+    r = count_image(build('msvit', 224, gate=dict(type='FixedGate', coarse=False)), torch.randn(1, 3, 224, 224))
     assert (r['tokens'], r['coarse_ratio']) == (196, 0.)
     assert r['breakdown_macs']['gate'] == 0  # forced modes skip the gate
     assert r['breakdown_macs']['transformer'] == vit['breakdown_macs']['transformer']
@@ -245,8 +245,8 @@ JSON_KEYS = {'gmacs_mean', 'gmacs_min', 'gmacs_max', 'tokens_mean', 'coarse_rati
 @pytest.mark.skipif(not osp.isfile(SMALL_CONFIG), reason='small config not written yet')
 def test_tool_shape_writes_json(tmp_path):
     out = tmp_path / 'flops.json'
-    _tool().main([SMALL_CONFIG, '--shape', '128', '128', '--json', str(out),
-                  '--cfg-options', 'model.backbone.gate_mode=all_fine'])
+    _tool().main([SMALL_CONFIG.replace('msvit/msvit-t_', 'baselines/vit-t16_'),  # all fine
+                  '--shape', '128', '128', '--json', str(out)])
     data = json.loads(out.read_text())
     assert JSON_KEYS <= set(data) and set(data['breakdown']) >= {
         'tokenizer_gate', 'transformer', 'neck', 'heads'}

@@ -47,7 +47,8 @@ def test_loader_refuses_code_and_names_the_opt_in(evil):
 
 def test_pretrained_backbone_refuses_code(evil):
     path, marker = evil
-    model = MSViT(img_size=64, embed_dims=32, num_layers=1, num_heads=2, gate_hidden_dims=(8,),
+    model = MSViT(img_size=64, embed_dims=32, num_layers=1, num_heads=2,
+                  gate=dict(type='MLPGate', hidden_dims=(8,)),
                   init_cfg=dict(type='Pretrained', checkpoint=path))
     with pytest.raises(UnsafeCheckpointError) as err:
         model.init_weights()

@@ -13,7 +13,6 @@ from tests.models.test_segmentor import BACKBONE, PREPROCESSOR, UPERNET, _batch
 def _model(gate: dict = None):
     backbone = dict(BACKBONE, gate=gate or dict(type='MLPGate', hidden_dims=(8,)),
                     execution='auto')
-    backbone.pop('gate_hidden_dims')
     return MODELS.build(dict(type='MSViTEncoderDecoder', backbone=backbone,
                              data_preprocessor=PREPROCESSOR, **UPERNET)).train()
 

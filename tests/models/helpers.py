@@ -14,8 +14,7 @@ def vit_and_msvit(seed: int = 0, **kwargs):
     torch.manual_seed(seed)
     cfg = dict(SMALL, **kwargs)
     msvit_only = {k: cfg.pop(k) for k in list(cfg) if k in (
-        'coarse_patch_size', 'gate_mode', 'gate_threshold', 'execution',
-        'random_coarse_ratio', 'gumbel_temperature', 'gate_hidden_dims')}
+        'coarse_patch_size', 'gate', 'execution')}
     vit = VisionTransformer(**cfg)
     vit.init_weights()
     with torch.no_grad():  # non-trivial cls/pos values

@@ -1,11 +1,12 @@
-"""Each gate type: its decisions, its gradients and the gate_mode shorthand."""
+"""Each gate type: its decisions, its gradients and the checks of its arguments."""
+import math
+
 import pytest
 import torch
 from mmseg.registry import MODELS
 
 from msvit_mm.models.backbones import MSViT
-from msvit_mm.models.gates import (FixedGate, MLPGate, PixelStatGate, RandomGate,
-                                   gate_from_mode)
+from msvit_mm.models.gates import FixedGate, MLPGate, PixelStatGate, RandomGate
 
 from .test_msvit_backbone import TINY
 
@@ -28,11 +29,11 @@ def _has_grad(module) -> bool:
     (dict(type='FixedGate', coarse=True), False),
     (dict(type='RandomGate', coarse_ratio=0.5), False),
     (dict(type='PixelStatGate', statistic='entropy', coarse_ratio=0.5), False),
-    (dict(type='PixelStatGate', statistic='std', threshold=0.1), False),
+    (dict(type='PixelStatGate', statistic='std', max_statistic=0.1), False),
 ])
 def test_only_the_learned_gate_gets_gradient(cfg, learned):
     torch.manual_seed(0)
-    model = MSViT(**dict(TINY, gate_hidden_dims=(128, 128, 128)), gate=cfg).train()
+    model = MSViT(**dict(TINY, gate=cfg)).train()
     assert model.tokenizer.gate.learned is learned
     outs, aux = model.forward_with_aux(_image())
     assert aux['coarse_mask'].shape == (2, 2, 2) and aux['coarse_mask'].dtype == torch.bool
@@ -49,7 +50,7 @@ def test_pixel_rules_keep_the_flat_regions_coarse(statistic):
     expected[0, 1, 1] = expected[1, 0, 0] = False
     assert torch.equal(mask, expected)
     assert torch.equal(weight, expected.float())
-    thresholded = PixelStatGate(statistic=statistic, threshold=1e-3)
+    thresholded = PixelStatGate(statistic=statistic, max_statistic=1e-3)
     assert torch.equal(thresholded(_image()).mask, expected)
 
 
@@ -86,32 +87,55 @@ def test_forced_decisions_replace_any_gate():
         FixedGate()(_image(), mask[:, :1])
 
 
-@pytest.mark.parametrize('mode, kind', [('learned', MLPGate), ('all_fine', FixedGate),
-                                        ('all_coarse', FixedGate), ('random', RandomGate)])
-def test_gate_mode_shorthand_builds_the_same_gate(mode, kind):
-    a = MSViT(**TINY, gate_mode=mode, random_coarse_ratio=0.3)
-    cfg = gate_from_mode(mode, random_coarse_ratio=0.3, gate_hidden_dims=TINY['gate_hidden_dims'])
-    b = MSViT(**TINY, gate=cfg)
-    assert type(a.tokenizer.gate) is type(b.tokenizer.gate) is kind
-    assert a.state_dict().keys() == b.state_dict().keys()
-    if mode == 'learned':  # checkpoints of earlier versions keep their gate's names
-        assert 'tokenizer.gate.mlp.0.weight' in a.state_dict()
+NAN, INF = math.nan, math.inf
 
 
-def test_gate_wins_over_an_inherited_shorthand(caplog):
-    from mmengine.logging import MMLogger
-    MMLogger.get_instance('msvit_gate_test')  # print_log(logger='current') needs one
-    model = MSViT(**TINY, gate=dict(type='FixedGate'), gate_mode='random')
-    assert type(model.tokenizer.gate) is FixedGate
+@pytest.mark.parametrize('cls, kwargs, name', [
+    (PixelStatGate, dict(bins=2.5), 'bins'),
+    (PixelStatGate, dict(bins=0), 'bins'),
+    (PixelStatGate, dict(bins=True), 'bins'),
+    (PixelStatGate, dict(value_range=(1,)), 'value_range'),
+    (PixelStatGate, dict(value_range=(1.0, -1.0)), 'value_range'),
+    (PixelStatGate, dict(value_range=(0.0, NAN)), 'value_range'),
+    (PixelStatGate, dict(max_statistic=-1), 'max_statistic'),
+    (PixelStatGate, dict(max_statistic=NAN), 'max_statistic'),
+    (PixelStatGate, dict(max_statistic=INF), 'max_statistic'),
+    (PixelStatGate, dict(coarse_ratio=1.5), 'coarse_ratio'),
+    (PixelStatGate, dict(coarse_ratio=NAN), 'coarse_ratio'),
+    (PixelStatGate, dict(coarse_ratio='half'), 'coarse_ratio'),
+    (PixelStatGate, dict(statistic='variance'), 'statistic'),
+    (PixelStatGate, dict(coarse_ratio=0.5, max_statistic=1.0), 'exactly one'),
+    (FixedGate, dict(coarse='no'), 'coarse'),
+    (FixedGate, dict(coarse=1), 'coarse'),
+    (MLPGate, dict(hidden_dims=(0,)), 'hidden_dims'),
+    (MLPGate, dict(hidden_dims=(8, -4)), 'hidden_dims'),
+    (MLPGate, dict(hidden_dims=(8.5,)), 'hidden_dims'),
+    (MLPGate, dict(hidden_dims=64), 'hidden_dims'),
+    (MLPGate, dict(temperature=0), 'temperature'),
+    (MLPGate, dict(temperature=NAN), 'temperature'),
+    (MLPGate, dict(threshold=-0.1), 'threshold'),
+    (MLPGate, dict(threshold=NAN), 'threshold'),
+    (MLPGate, dict(estimator='reinforce'), 'estimator'),
+    (RandomGate, dict(coarse_ratio=1.5), 'coarse_ratio'),
+    (RandomGate, dict(coarse_ratio=NAN), 'coarse_ratio'),
+    (RandomGate, dict(coarse_ratio=-0.1), 'coarse_ratio'),
+    (FixedGate, dict(region_size=0), 'region_size'),
+    (RandomGate, dict(in_channels=2.0), 'in_channels'),
+])
+def test_bad_gate_arguments_name_themselves(cls, kwargs, name):
+    with pytest.raises(ValueError, match=f'{cls.__name__}.*{name}'):
+        cls(**kwargs)
 
 
-def test_bad_gate_arguments_name_themselves():
-    with pytest.raises(ValueError, match='statistic'):
-        PixelStatGate(statistic='variance')
-    with pytest.raises(ValueError, match='exactly one'):
-        PixelStatGate(coarse_ratio=0.5, threshold=1.0)
-    with pytest.raises(ValueError, match='coarse_ratio'):
-        RandomGate(coarse_ratio=1.5)
+def test_threshold_is_checked_when_set():
+    gate = MLPGate(hidden_dims=(4,), threshold=1.0)
+    gate.threshold = 0
+    assert gate.threshold == 0.0 and isinstance(gate.threshold, float)
+    for bad in (1.5, NAN, None):
+        with pytest.raises(ValueError, match='MLPGate threshold'):
+            gate.threshold = bad
+    assert gate.threshold == 0.0
+    assert not hasattr(PixelStatGate(max_statistic=1.0), 'threshold')  # a bound, not a probability
 
 
 def test_frozen_exclude_and_positional_in_channels_reach_the_gate():
@@ -135,5 +159,3 @@ def test_coarse_only_estimator_passes_gradient_through_coarse_decisions_only():
     assert bool(mask.any()) and not bool(mask.all())
     weight.sum().backward()
     assert bool((logits.grad[mask] > 0).all()) and bool((logits.grad[~mask] == 0).all())
-    with pytest.raises(ValueError, match='estimator'):
-        MLPGate(estimator='reinforce')

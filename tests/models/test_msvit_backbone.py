@@ -8,7 +8,7 @@ from msvit_mm.models.tokenizers import MixedScaleTokenizer
 from .helpers import SMALL
 
 TINY = dict(SMALL, num_layers=3, out_indices=(1, 2), embed_dims=16, num_heads=2,
-            gate_hidden_dims=(8, 8, 8))
+            gate=dict(type='MLPGate', hidden_dims=(8, 8, 8)))
 
 
 def _grad_names(model, x, mask=None):
@@ -57,7 +57,7 @@ def test_masked_gate_gradient_sees_what_could_be():
 
 
 def test_auto_execution_and_statistics():
-    model = MSViT(**TINY, gate_mode='random', random_coarse_ratio=0.5)
+    model = MSViT(**dict(TINY, gate=dict(type='RandomGate', coarse_ratio=0.5)))
     model.train()
     assert model.resolve_execution() == 'packed'  # the gate does not learn
     assert MSViT(**TINY, execution='packed').train().resolve_execution() == 'packed'
@@ -77,7 +77,7 @@ def test_auto_execution_and_statistics():
 
 
 def test_random_gate_repeats_with_seed_across_executions():
-    model = MSViT(**TINY, gate_mode='random', random_coarse_ratio=0.3).eval()
+    model = MSViT(**dict(TINY, gate=dict(type='RandomGate', coarse_ratio=0.3))).eval()
     x = torch.randn(3, 3, 64, 64)
     masks = []
     for execution in ('masked', 'packed'):
@@ -101,11 +101,10 @@ def test_threshold_changes_decisions_at_test_time():
 @pytest.mark.parametrize('kwargs, name', [
     (dict(coarse_patch_size=48), 'coarse_patch_size'),
     (dict(coarse_patch_size=16), 'coarse_patch_size'),
-    (dict(gate_threshold=1.5), 'gate_threshold'),
-    (dict(gate_threshold=-0.1), 'gate_threshold'),
-    (dict(gate_mode='sometimes'), 'gate_mode'),
+    (dict(gate=dict(type='MLPGate', threshold=1.5)), 'threshold'),
+    (dict(gate=dict(type='MLPGate', threshold=-0.1)), 'threshold'),
     (dict(execution='lazy'), 'execution'),
-    (dict(random_coarse_ratio=2.0), 'random_coarse_ratio'),
+    (dict(gate=dict(type='RandomGate', coarse_ratio=2.0)), 'coarse_ratio'),
 ])
 def test_bad_arguments_name_themselves(kwargs, name):
     with pytest.raises(ValueError, match=name):

@@ -18,7 +18,7 @@ from .helpers import SMALL, vit_and_msvit
 @pytest.mark.parametrize('execution', ['masked', 'packed'])
 def test_all_fine_equals_mmseg_vit(final_norm, with_cls_token, hw, execution):
     vit, msvit = vit_and_msvit(final_norm=final_norm, with_cls_token=with_cls_token,
-                               gate_mode='all_fine', execution=execution)
+                               gate=dict(type='FixedGate', coarse=False), execution=execution)
     x = torch.randn(2, 3, *hw)
     with torch.no_grad():
         ref, out = vit(x), msvit(x)
@@ -31,7 +31,7 @@ def test_all_fine_equals_mmseg_vit(final_norm, with_cls_token, hw, execution):
 @pytest.mark.parametrize('hw', [(64, 64), (48, 80)])
 @pytest.mark.parametrize('execution', ['masked', 'packed'])
 def test_all_coarse_equals_vit_on_pooled_image(hw, execution):
-    _, msvit = vit_and_msvit(gate_mode='all_coarse', execution=execution, final_norm=True)
+    _, msvit = vit_and_msvit(gate=dict(type='FixedGate', coarse=True), execution=execution, final_norm=True)
     x = torch.randn(2, 3, *hw)
     # reference: ViT/16 on the padded, 2x2-pooled image with 2x2-averaged position embeddings
     (hv, wv), (hc, wc) = grid_size(hw, 16), grid_size(hw, 32)
@@ -83,7 +83,7 @@ def test_packed_equals_masked_and_single_image(with_cls_token):
 
 
 def test_explicit_corner_patch_pad_equals_mmseg_vit():
-    vit, msvit = vit_and_msvit(patch_pad='corner', gate_mode='all_fine')
+    vit, msvit = vit_and_msvit(patch_pad='corner', gate=dict(type='FixedGate', coarse=False))
     x = torch.randn(1, 3, 50, 70)  # sides not multiples of 16: the padding matters
     with torch.no_grad():
         for r, o in zip(vit(x), msvit(x)):

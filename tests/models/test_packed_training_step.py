@@ -18,7 +18,6 @@ def _mixed_batch():
 
 def _step(gate: dict, execution: str, state=None, seed: int = 0):
     backbone = dict(BACKBONE, gate=gate, execution=execution)
-    backbone.pop('gate_hidden_dims')
     torch.manual_seed(1)
     model = MODELS.build(dict(type='MSViTEncoderDecoder', backbone=backbone,
                               data_preprocessor=PREPROCESSOR, **UPERNET))
@@ -37,7 +36,7 @@ def _step(gate: dict, execution: str, state=None, seed: int = 0):
 
 
 @pytest.mark.parametrize('gate', [
-    dict(type='PixelStatGate', statistic='std', threshold=0.1),  # image 0 fine, image 1 coarse
+    dict(type='PixelStatGate', statistic='std', max_statistic=0.1),  # image 0 fine, image 1 coarse
     dict(type='MLPGate', hidden_dims=(8,)),                       # learned but frozen
 ])
 def test_training_step_packed_equals_masked(gate):
@@ -64,7 +63,6 @@ def _learning_step(counterfactual: str):
     """A packed step with a learning gate; returns losses and every gradient."""
     backbone = dict(BACKBONE, gate=dict(type='MLPGate', hidden_dims=(8,)), execution='packed',
                     packed_counterfactual=counterfactual)
-    backbone.pop('gate_hidden_dims')
     torch.manual_seed(1)
     model = MODELS.build(dict(type='MSViTEncoderDecoder', backbone=backbone,
                               data_preprocessor=PREPROCESSOR, **UPERNET)).train()

@@ -17,6 +17,7 @@ from tests.helpers import ROOT, assert_close_scaled, load_module
 CFG = dict(img_size=64, patch_size=16, embed_dims=32, num_layers=3, num_heads=4, mlp_ratio=2,
            out_indices=(0, 2), final_norm=True, patch_bias=True, drop_rate=0.,
            attn_drop_rate=0., drop_path_rate=0.)
+ALL_FINE = dict(type='FixedGate', coarse=False)
 # the inverse of mmseg's tools/model_converters/vit2mmseg.py (checked against it below)
 TO_TIMM = [(r'^ln1\.', 'norm.'), (r'^patch_embed\.projection\.', 'patch_embed.proj.'),
            (r'\.ln(1|2)\.', r'.norm\1.'), (r'\.attn\.attn\.in_proj_', '.attn.qkv.'),
@@ -75,8 +76,8 @@ def x():
     return torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
 
 
-def build(path: str, gate_mode: str = 'all_fine', **kwargs) -> MSViT:
-    model = MSViT(**dict(CFG, **kwargs), gate_mode=gate_mode,
+def build(path: str, gate: dict = ALL_FINE, **kwargs) -> MSViT:
+    model = MSViT(**dict(CFG, **kwargs), gate=gate,
                   init_cfg=dict(type='Pretrained', checkpoint=str(path)))
     model.init_weights()
     return model.eval()
@@ -148,7 +149,7 @@ def test_formats_give_mmseg_vit_features(kind, vit, x, tmp_path):
 
 def test_deprecated_pretrained_argument(vit, x, tmp_path):
     torch.save(variant(vit, 'timm'), tmp_path / 'deit.pth')
-    model = MSViT(**CFG, gate_mode='all_fine', pretrained=str(tmp_path / 'deit.pth'))
+    model = MSViT(**CFG, gate=ALL_FINE, pretrained=str(tmp_path / 'deit.pth'))
     model.init_weights()
     assert_same_features(model.eval(), vit, x)
 
@@ -157,9 +158,9 @@ def test_report_and_fresh_gate(vit, tmp_path):
     path = str(tmp_path / 'deit.pth')
     torch.save(variant(vit, 'timm_distilled'), path)
     torch.manual_seed(3)
-    loaded = build(path, gate_mode='learned')  # a gate with weights the checkpoint lacks
+    loaded = build(path, gate=None)  # a gate with weights the checkpoint lacks
     torch.manual_seed(3)
-    fresh = MSViT(**CFG, gate_mode='learned')
+    fresh = MSViT(**CFG)
     fresh.init_weights()
     for (name, a), b in zip(loaded.tokenizer.gate.state_dict().items(),
                             fresh.tokenizer.gate.state_dict().values()):

@@ -10,7 +10,7 @@ import msvit_mm  # noqa: F401
 
 BACKBONE = dict(type='MSViT', img_size=(64, 64), patch_size=16, embed_dims=32, num_layers=4,
                 num_heads=4, mlp_ratio=2, out_indices=(0, 1, 2, 3), final_norm=True,
-                gate_hidden_dims=(16, 16, 16))
+                gate=dict(type='MLPGate', hidden_dims=(16, 16, 16)))
 PREPROCESSOR = dict(type='SegDataPreProcessor', mean=[0., 0., 0.], std=[1., 1., 1.],
                     pad_val=0, seg_pad_val=255, size=(64, 64))
 NORM = dict(type='BN', requires_grad=True)
@@ -72,7 +72,7 @@ def test_losses_and_predict(heads, expected):
 def test_segmentor_rejects_plain_vit():
     cfg = dict(type='MSViTEncoderDecoder', data_preprocessor=PREPROCESSOR,
                backbone=dict(BACKBONE, type='VisionTransformer'), **SEGMENTER)
-    for k in ('gate_hidden_dims',):
+    for k in ('gate',):
         cfg['backbone'].pop(k)
     with pytest.raises(ValueError, match='forward_with_aux'):
         MODELS.build(cfg)

@@ -23,7 +23,7 @@ from tests.helpers import assert_close_scaled, scaled_tol
 
 TINY = dict(img_size=64, patch_size=16, embed_dims=32, num_layers=3, num_heads=4, mlp_ratio=2,
             out_indices=(0, 2), final_norm=True, drop_rate=0., attn_drop_rate=0.,
-            drop_path_rate=0., gate_hidden_dims=(8, 8, 8))
+            drop_path_rate=0., gate=dict(type='MLPGate', hidden_dims=(8, 8, 8)))
 
 
 def _mha(c: int = 32, heads: int = 4) -> nn.MultiheadAttention:
@@ -118,12 +118,13 @@ def test_packed_sequence_matches_pack(prefix_len):
                         torch.autograd.grad(want, weight, g)[0])
 
 
-@pytest.mark.parametrize('gate_mode', ['learned', 'all_fine', 'all_coarse'])
+@pytest.mark.parametrize('gate', [None, dict(type='FixedGate', coarse=False),
+                                  dict(type='FixedGate', coarse=True)])
 @pytest.mark.parametrize('hw', [(64, 96), (50, 70)])
-def test_packed_tokenizer_embeds_the_active_tokens(gate_mode, hw):
-    model = MSViT(**TINY, gate_mode=gate_mode).eval()
+def test_packed_tokenizer_embeds_the_active_tokens(gate, hw):
+    model = MSViT(**dict(TINY, gate=gate or TINY['gate'])).eval()
     x = torch.randn(3, 3, *hw)
-    mask = _decisions(3, *grid_size(hw, 32)) if gate_mode == 'learned' else None
+    mask = _decisions(3, *grid_size(hw, 32)) if gate is None else None
     fine_pos, _ = model.fine_pos_embed(grid_size(hw, 16))
     with torch.no_grad():
         dense = model.tokenizer(x, model.patch_embed, fine_pos, mask)

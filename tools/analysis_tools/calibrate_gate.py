@@ -43,21 +43,23 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def threshold_option(cfg, threshold: float) -> str:
-    """The ``--cfg-options`` pair that sets the threshold in this config's backbone."""
-    gate = cfg.model.backbone.get('gate')
-    key = 'model.backbone.gate.threshold' if gate else 'model.backbone.gate_threshold'
-    return f'{key}={threshold:.6f}'
+def threshold_option(threshold: float) -> str:
+    """The ``--cfg-options`` pair that sets the gate's threshold."""
+    return f'model.backbone.gate.threshold={threshold:.6f}'
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     model = build_model(cfg, args.checkpoint)
+    gate = getattr(getattr(model.backbone, 'tokenizer', None), 'gate', model.backbone)
+    if not hasattr(gate, 'threshold'):
+        raise SystemExit(f'{args.config}: the {type(gate).__name__} has no threshold to '
+                         'calibrate (only MLPGate thresholds a probability)')
     dataset = build_train_images(cfg) if args.split == 'train' else build_val_dataset(cfg)
     result = calibrate(model, dataset, args.target, args.num_images)
     result.update(target=args.target, split=args.split,
-                  cfg_options=threshold_option(cfg, result['threshold']))
+                  cfg_options=threshold_option(result['threshold']))
     print(f"threshold {result['threshold']:.6f}: coarse share {result['coarse_ratio']:.3f} on "
           f"{result['num_images']} {args.split} images (target {args.target:g}; "
           f"{result['coarse_ratio_at_default']:.3f} at threshold 0.5)")

@@ -17,7 +17,6 @@ import argparse
 import os
 import os.path as osp
 import sys
-import warnings
 from typing import List, Optional
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
@@ -49,7 +48,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('images', nargs='+', metavar='IMAGE', help='image files')
     parser.add_argument('--out-dir', default='work_dirs/gates', help='where the PNGs go')
     parser.add_argument('--threshold', type=unit_interval,
-                        help="gate threshold in [0, 1] (learned gate; default: the config's)")
+                        help="the MLPGate's threshold in [0, 1] (default: the config's); refused "
+                        'for a gate without one')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, xxx=yyy pairs (as in mmseg)')
     return parser.parse_args(argv)
@@ -63,9 +63,10 @@ def main(argv: Optional[List[str]] = None) -> List[str]:
     if tokenizer is None or not hasattr(model.backbone, 'forward_with_aux'):
         raise SystemExit(f'{args.config}: the backbone has no gate (not an MSViT)')
     if args.threshold is not None:
-        if not tokenizer.gate.learned:
-            warnings.warn(f'--threshold has no effect on a {type(tokenizer.gate).__name__}')
-        tokenizer.gate_threshold = args.threshold
+        try:
+            tokenizer.gate_threshold = args.threshold
+        except AttributeError as e:
+            raise SystemExit(f'--threshold {args.threshold}: {e}; leave --threshold out') from None
     images = ImageFiles(cfg.test_dataloader.dataset)
     os.makedirs(args.out_dir, exist_ok=True)
     written = []

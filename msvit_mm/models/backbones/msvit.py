@@ -1,6 +1,5 @@
 """MSViT backbone: mmseg's VisionTransformer with a mixed-scale tokenizer."""
-import logging
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch.nn.functional as F
 from mmengine.logging import print_log
@@ -10,13 +9,12 @@ from torch import Tensor
 
 from ...ops.layouts import COUNTERFACTUALS
 from ...ops.patchify import grid_size, seq_to_map
+from ..gates import refuse_removed
 from .layer_forward import run_layers
 from .patch_pad import check_patch_pad
 from .pretrained import load_pretrained
 
 EXECUTIONS = ('auto', 'masked', 'packed')
-SHORTHAND_DEFAULTS = dict(gate_mode='learned', gate_threshold=0.5, gumbel_temperature=1.0,
-                          random_coarse_ratio=0.5, gate_hidden_dims=(128, 128, 128))
 
 
 @MODELS.register_module()
@@ -30,22 +28,20 @@ class MSViT(VisionTransformer):
 
     Args:
         coarse_patch_size: coarse region size (power-of-two multiple of ``patch_size``).
-        gate: the gate's config, e.g. ``dict(type='MLPGate')`` (learned, the default),
-            ``dict(type='FixedGate', coarse=False)`` (= ViT/16), ``dict(type='RandomGate',
+        gate: the gate's config, the only way to set one: ``dict(type='MLPGate',
+            threshold=0.5, temperature=1.0, hidden_dims=(128, 128, 128))`` (learned; None
+            or no ``gate``: ``MLPGate()``), ``dict(type='FixedGate', coarse=False)`` (=
+            ViT/16; ``coarse=True``: ViT/32 on the pooled image), ``dict(type='RandomGate',
             coarse_ratio=0.5)``, ``dict(type='PixelStatGate', statistic='entropy',
-            coarse_ratio=0.5)``; see ``msvit_mm.models.gates``. None: ``gate_mode``.
-        gate_mode: shorthand for ``gate``: 'learned' | 'all_fine' (= ViT/16) | 'all_coarse'
-            (= ViT/32 on the pooled image) | 'random'; with ``gate_threshold``,
-            ``gumbel_temperature``, ``random_coarse_ratio`` and ``gate_hidden_dims`` as the
-            gate's arguments. When ``gate`` is given, the shorthand is ignored (with a
-            warning if it differs from the defaults, e.g. inherited from a base config).
+            coarse_ratio=0.5)``. Each gate holds its defaults and checks its arguments; see
+            ``msvit_mm.models.gates``.
         execution: 'auto' (the default: masked while the gate is learning, i.e. a learned
             gate with trainable parameters in training mode, packed otherwise; MSViT's own
             estimator, whose straight-through gradient compares both scales), 'masked' (all
             tokens of both scales, attention masked by the decisions) or 'packed' (only the
             tokens that exist, concatenated over the batch). Same values for the same
-            decisions; a learning gate gets another gradient, and trained packed it learned
-            no ranking of regions where masked training's did (docs/training_speed.md).
+            decisions; a learning gate gets another gradient (how the gate then trains:
+            docs/training_speed.md).
         packed_counterfactual: a learning gate trained packed: what stands in for the scale
             that did not run in the gate's straight-through gradient. 'zero' (absent tokens
             read as zeros: the gradient sees only the chosen scale's output) or
@@ -59,24 +55,13 @@ class MSViT(VisionTransformer):
     """
 
     def __init__(self, *args, coarse_patch_size: int = 32, gate: Optional[dict] = None,
-                 gate_mode: str = 'learned', gate_threshold: float = 0.5,
-                 gumbel_temperature: float = 1.0, random_coarse_ratio: float = 0.5,
-                 gate_hidden_dims: Sequence[int] = (128, 128, 128), execution: str = 'auto',
-                 packed_counterfactual: str = 'zero', **kwargs):
+                 execution: str = 'auto', packed_counterfactual: str = 'zero', **kwargs):
+        refuse_removed('MSViT', kwargs, others=True)  # the rest is VisionTransformer's
         if execution not in EXECUTIONS:
             raise ValueError(f'execution={execution!r} is not one of {EXECUTIONS}')
         if packed_counterfactual not in COUNTERFACTUALS:
             raise ValueError(f'packed_counterfactual={packed_counterfactual!r} is not one of '
                              f'{COUNTERFACTUALS}')
-        shorthand = dict(gate_mode=gate_mode, gate_threshold=gate_threshold,
-                         gumbel_temperature=gumbel_temperature,
-                         random_coarse_ratio=random_coarse_ratio,
-                         gate_hidden_dims=tuple(gate_hidden_dims))
-        if gate is not None and shorthand != SHORTHAND_DEFAULTS:
-            changed = sorted(k for k, v in shorthand.items() if SHORTHAND_DEFAULTS[k] != v)
-            print_log(f'MSViT: gate={gate} is given, so the shorthand {changed} (e.g. '
-                      'inherited from a base config) is ignored', logger='current',
-                      level=logging.WARNING)
         super().__init__(*args, **kwargs)
         check_patch_pad(self.patch_embed)
         self.in_channels = self.patch_embed.projection.in_channels  # also when positional
@@ -84,8 +69,7 @@ class MSViT(VisionTransformer):
         self.packed_counterfactual = packed_counterfactual
         self.tokenizer = MODELS.build(dict(
             type='MixedScaleTokenizer', in_channels=self.in_channels,
-            patch_size=self.patch_size, coarse_patch_size=coarse_patch_size,
-            gate=gate, **shorthand))
+            patch_size=self.patch_size, coarse_patch_size=coarse_patch_size, gate=gate))
         self._freeze()  # mmseg's ViT froze before the gate existed (frozen_exclude)
 
     def init_weights(self) -> None:

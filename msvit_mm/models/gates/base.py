@@ -4,6 +4,8 @@ from typing import NamedTuple, Optional, Tuple
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from ...ops.checks import check_int_at_least
+
 
 class GateOutput(NamedTuple):
     """A gate's answer for a batch; every field is [B, Hc, Wc].
@@ -23,8 +25,10 @@ class GateOutput(NamedTuple):
 class BaseGate(BaseModule):
     """Decides per coarse region and per image whether the region stays one coarse token.
 
-    Subclasses implement :meth:`scores` and :meth:`decide`; the tokenizer hands the gate the
-    padded image, whose sides are multiples of ``region_size``.
+    Subclasses implement :meth:`scores` and :meth:`decide` and check their own arguments in
+    their constructor (defaults live there too); the tokenizer passes ``in_channels`` and
+    ``region_size`` and hands the gate the padded image, whose sides are multiples of
+    ``region_size``.
 
     Args:
         in_channels: image channels.
@@ -38,11 +42,9 @@ class BaseGate(BaseModule):
 
     def __init__(self, in_channels: int = 3, region_size: int = 32, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        if in_channels < 1 or region_size < 1:
-            raise ValueError(f'in_channels={in_channels} and region_size={region_size} must '
-                             'be positive')
-        self.in_channels = in_channels
-        self.region_size = region_size
+        name = type(self).__name__
+        self.in_channels = check_int_at_least(f'{name} in_channels', in_channels, 1)
+        self.region_size = check_int_at_least(f'{name} region_size', region_size, 1)
 
     @property
     def is_learning(self) -> bool:
@@ -95,4 +97,5 @@ class BaseGate(BaseModule):
         return GateOutput(scores, mask, self.forced_weight(scores, mask))
 
     def extra_repr(self) -> str:
-        return f'learned={self.learned}, region_size={self.region_size}'
+        return (f'learned={self.learned}, in_channels={self.in_channels}, '
+                f'region_size={self.region_size}')

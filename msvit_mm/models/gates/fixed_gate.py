@@ -19,7 +19,10 @@ class FixedGate(BaseGate):
     def __init__(self, coarse: bool = False, in_channels: int = 3, region_size: int = 32,
                  init_cfg=None):
         super().__init__(in_channels, region_size, init_cfg=init_cfg)
-        self.coarse = bool(coarse)
+        if not isinstance(coarse, bool):
+            raise ValueError(f'FixedGate coarse must be True (every region coarse) or False '
+                             f'(every region fine), got {coarse!r}')
+        self.coarse = coarse
 
     def scores(self, x: Tensor) -> Tensor:
         return x.new_zeros((x.shape[0],) + self.grid(x))

@@ -5,6 +5,7 @@ import torch
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
+from ...ops.checks import check_int_at_least, check_positive, check_unit_interval
 from ...ops.gumbel import gumbel_sigmoid, straight_through
 from ...ops.patchify import region_pixels
 from .base import BaseGate
@@ -27,16 +28,14 @@ class MLPGate(BaseGate):
     512 x 512 image, 0.3% of a ViT-S/16 encoder's 31.75).
 
     Args:
-        hidden_dims: hidden widths of the MLP.
-        threshold: inference threshold on the probability, in [0, 1].
-        temperature: Gumbel-sigmoid temperature while training, > 0.
+        hidden_dims: hidden widths of the MLP, each a positive integer (empty: one linear
+            layer).
+        threshold: inference threshold on the probability, in [0, 1]; an attribute, checked
+            again when set.
+        temperature: Gumbel-sigmoid temperature while training, finite and > 0.
         estimator: ``'straight_through'`` (the gradient of every decision, MSViT's) or
             ``'coarse_only'`` (only decisions that came out coarse pass the task gradient;
-            fine ones get only the gate losses'). The linearization behind the
-            straight-through gradient is informative where a region is coarse (the task
-            gradient there says how much the fine tokens would help) and close to noise
-            where it is fine, because a loss gradient taken at the fine output says little
-            about what the coarse token would lose (measured: docs/gate_benchmark.md).
+            fine ones get only the gate losses'). How they compare: docs/gate_benchmark.md.
     """
     learned = True
 
@@ -46,20 +45,30 @@ class MLPGate(BaseGate):
                  init_cfg=None):
         super().__init__(in_channels, region_size, init_cfg=init_cfg)
         if estimator not in ESTIMATORS:
-            raise ValueError(f'estimator={estimator!r} is not one of {ESTIMATORS}')
+            raise ValueError(f'MLPGate estimator={estimator!r} is not one of {ESTIMATORS}')
+        if isinstance(hidden_dims, (str, bytes)) or not isinstance(hidden_dims, Sequence):
+            raise ValueError('MLPGate hidden_dims must be a sequence of positive integers '
+                             f'(e.g. (128, 128, 128)), got {hidden_dims!r}')
+        hidden_dims = [check_int_at_least('MLPGate hidden_dims entry', h, 1)
+                       for h in hidden_dims]
         self.estimator = estimator
-        if not 0.0 <= threshold <= 1.0:
-            raise ValueError(f'gate threshold={threshold} must lie in [0, 1]')
-        if not temperature > 0:
-            raise ValueError(f'gumbel temperature={temperature} must be > 0')
-        self.threshold = float(threshold)
-        self.temperature = float(temperature)
-        layers, width = [], in_channels * region_size ** 2
+        self.threshold = threshold
+        self.temperature = check_positive('MLPGate temperature', temperature)
+        layers, width = [], self.in_channels * self.region_size ** 2
         for hidden in hidden_dims:
             layers += [nn.Linear(width, hidden), nn.GELU()]
             width = hidden
         layers.append(nn.Linear(width, 1))
         self.mlp = nn.Sequential(*layers)
+
+    @property
+    def threshold(self) -> float:
+        """The inference threshold on the probability of staying coarse, in [0, 1]."""
+        return self._threshold
+
+    @threshold.setter
+    def threshold(self, value: float) -> None:
+        self._threshold = check_unit_interval('MLPGate threshold', value)
 
     def scores(self, x: Tensor) -> Tensor:
         grid = self.grid(x)

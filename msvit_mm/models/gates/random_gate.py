@@ -5,6 +5,7 @@ import torch
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from ...ops.checks import check_unit_interval
 from .base import BaseGate
 
 
@@ -19,9 +20,7 @@ class RandomGate(BaseGate):
     def __init__(self, coarse_ratio: float = 0.5, in_channels: int = 3, region_size: int = 32,
                  init_cfg=None):
         super().__init__(in_channels, region_size, init_cfg=init_cfg)
-        if not 0.0 <= coarse_ratio <= 1.0:
-            raise ValueError(f'random gate coarse_ratio={coarse_ratio} must lie in [0, 1]')
-        self.coarse_ratio = float(coarse_ratio)
+        self.coarse_ratio = check_unit_interval('RandomGate coarse_ratio', coarse_ratio)
 
     def scores(self, x: Tensor) -> Tensor:
         return x.new_zeros((x.shape[0],) + self.grid(x))

@@ -1,5 +1,5 @@
 """MixedScaleTokenizer: image -> MixedScaleTokens, with the gate inside."""
-from typing import Optional, Sequence
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from ...ops.packing import token_activity
 from ...ops.patchify import (gather_patches, grid_size, in_bounds_mask, map_to_seq,
                              pad_replicate, pad_to_multiple, pool_cells)
-from ..gates import BaseGate, gate_from_mode
+from ..gates import build_gate, refuse_removed
 from .mixed_scale_tokens import MixedScaleTokens
 
 
@@ -41,44 +41,33 @@ class MixedScaleTokenizer(BaseModule):
         in_channels: image channels.
         patch_size: fine patch size S_f.
         coarse_patch_size: coarse region size S_c = 2^k S_f.
-        gate: the gate's config (``dict(type='MLPGate')``, ``'FixedGate'``, ``'RandomGate'``,
-            ``'PixelStatGate'``, or any registered :class:`BaseGate`); ``in_channels`` and
-            ``region_size`` are filled in. None: the gate ``gate_mode`` stands for.
-        gate_mode, gate_threshold, gumbel_temperature, random_coarse_ratio,
-        gate_hidden_dims: the shorthand of earlier configs (see ``gate_from_mode``); only
-            used when ``gate`` is None.
+        gate: the gate's config, ``dict(type=...)`` naming a registered :class:`BaseGate`
+            (``'MLPGate'``, ``'FixedGate'``, ``'RandomGate'``, ``'PixelStatGate'``) with its
+            own arguments; ``in_channels`` and ``region_size`` (= ``coarse_patch_size``) are
+            passed, and a config that sets other values is refused. None: ``MLPGate()``.
     """
 
     def __init__(self, in_channels: int = 3, patch_size: int = 16, coarse_patch_size: int = 32,
-                 gate: Optional[dict] = None, gate_hidden_dims: Sequence[int] = (128, 128, 128),
-                 gate_mode: str = 'learned', gate_threshold: float = 0.5,
-                 gumbel_temperature: float = 1.0, random_coarse_ratio: float = 0.5,
-                 init_cfg=None):
+                 gate: Optional[dict] = None, init_cfg=None, **removed):
         super().__init__(init_cfg=init_cfg)
+        refuse_removed('MixedScaleTokenizer', removed)
         self.scale = check_scales(patch_size, coarse_patch_size)
-        if gate is None:
-            gate = gate_from_mode(gate_mode, gate_threshold, gumbel_temperature,
-                                  random_coarse_ratio, gate_hidden_dims)
         self.in_channels = in_channels
         self.patch_size = patch_size
         self.coarse_patch_size = coarse_patch_size
-        self.gate = MODELS.build(dict(gate), default_args=dict(
-            in_channels=in_channels, region_size=coarse_patch_size))
-        if not isinstance(self.gate, BaseGate):
-            raise TypeError(f'gate {type(self.gate).__name__} is not a BaseGate')
+        self.gate = build_gate(gate, in_channels, coarse_patch_size)
 
     @property
     def gate_threshold(self) -> Optional[float]:
-        """The learned gate's inference threshold (None for gates without one)."""
+        """The gate's inference threshold (``MLPGate.threshold``); None for a gate without one."""
         return getattr(self.gate, 'threshold', None)
 
     @gate_threshold.setter
     def gate_threshold(self, value: float) -> None:
         if not hasattr(self.gate, 'threshold'):
-            raise AttributeError(f'{type(self.gate).__name__} has no threshold')
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f'gate_threshold={value} must lie in [0, 1]')
-        self.gate.threshold = float(value)
+            raise AttributeError(f'{type(self.gate).__name__} has no threshold (only a gate '
+                                 'that thresholds a probability, MLPGate, has one)')
+        self.gate.threshold = value  # the gate checks it
 
     def forward(self, x: Tensor, patch_embed: nn.Module, fine_pos: Tensor,
                 coarse_mask: Optional[Tensor] = None,
