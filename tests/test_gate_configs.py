@@ -113,9 +113,14 @@ def _ancestors(path: str) -> set:
     return found
 
 
-def _sets_gate(path: str) -> bool:
+def _code(path: str) -> str:
+    """The config file without comments and spaces."""
     with open(path, encoding='utf-8') as f:
-        return 'gate=' in re.sub(r'#.*', '', f.read()).replace(' ', '')
+        return re.sub(r'#.*', '', f.read()).replace(' ', '')
+
+
+def _sets_gate(path: str) -> bool:
+    return 'gate=' in _code(path)
 
 
 # the configs a gate-setting child inherits from: each must carry no gate
@@ -124,8 +129,7 @@ GATELESS = sorted({a for p in OWN if _sets_gate(p) for a in _ancestors(p)})
 
 def test_no_config_deletes_a_gate():
     for path in OWN:
-        with open(path, encoding='utf-8') as f:
-            assert '_delete_' not in f.read(), _rel(path)
+        assert '_delete_' not in _code(path), _rel(path)
     assert GATELESS, 'no gate-setting config has a base'
 
 

@@ -136,6 +136,8 @@ def test_threshold_is_checked_when_set():
             gate.threshold = bad
     assert gate.threshold == 0.0
     assert not hasattr(PixelStatGate(max_statistic=1.0), 'threshold')  # a bound, not a probability
+    with pytest.raises(TypeError, match='PixelStatGate has no threshold .* max_statistic'):
+        PixelStatGate(threshold=0.5)
 
 
 def test_frozen_exclude_and_positional_in_channels_reach_the_gate():

@@ -34,13 +34,17 @@ class PixelStatGate(BaseGate):
         max_statistic: bound on the statistic, finite and >= 0.
         bins: histogram bins of the entropy, an integer >= 2.
         value_range: ``(low, high)`` of the histogram, finite, ``low < high``.
+        threshold: refused (this gate's bound is ``max_statistic``).
     """
 
     def __init__(self, statistic: str = 'entropy', coarse_ratio: Optional[float] = None,
                  max_statistic: Optional[float] = None, bins: int = 32,
                  value_range: Tuple[float, float] = (-2.2, 2.7), in_channels: int = 3,
-                 region_size: int = 32, init_cfg=None):
+                 region_size: int = 32, init_cfg=None, threshold=None):
         super().__init__(in_channels, region_size, init_cfg=init_cfg)
+        if threshold is not None:  # its name before; only MLPGate thresholds a probability
+            raise TypeError(f'PixelStatGate has no threshold (got {threshold!r}): a bound on '
+                            'its statistic is max_statistic')
         if statistic not in STATISTICS:
             raise ValueError(f'PixelStatGate statistic={statistic!r} is not one of {STATISTICS}')
         if coarse_ratio is not None and max_statistic is not None:
