@@ -106,7 +106,8 @@ def test_vit_s_224_matches_reference_and_hand_count():
 
 def test_msvit_all_fine_is_vit_plus_coarse_embedding():
     vit = count_image(build('vit', 224), torch.randn(1, 3, 224, 224))
-    r = count_image(build('msvit', 224, gate=dict(type='FixedGate', coarse=False)), torch.randn(1, 3, 224, 224))
+    r = count_image(build('msvit', 224, gate=dict(type='FixedGate', coarse=False)),
+                    torch.randn(1, 3, 224, 224))
     assert (r['tokens'], r['coarse_ratio']) == (196, 0.)
     assert r['breakdown_macs']['gate'] == 0  # forced modes skip the gate
     assert r['breakdown_macs']['transformer'] == vit['breakdown_macs']['transformer']

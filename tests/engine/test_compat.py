@@ -22,7 +22,8 @@ BUILD = textwrap.dedent('''
     register_all_modules()
     assert 'msvit_mm' not in sys.modules
     cfg = Config.fromfile(sys.argv[1])
-    tok = MODELS.build(dict(type='MixedScaleTokenizer', gate=dict(type='MLPGate', hidden_dims=(4,))))
+    tok = MODELS.build(dict(type='MixedScaleTokenizer',
+                            gate=dict(type='MLPGate', hidden_dims=(4,))))
     print(type(tok).__module__)
 ''')
 

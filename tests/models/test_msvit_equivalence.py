@@ -31,7 +31,8 @@ def test_all_fine_equals_mmseg_vit(final_norm, with_cls_token, hw, execution):
 @pytest.mark.parametrize('hw', [(64, 64), (48, 80)])
 @pytest.mark.parametrize('execution', ['masked', 'packed'])
 def test_all_coarse_equals_vit_on_pooled_image(hw, execution):
-    _, msvit = vit_and_msvit(gate=dict(type='FixedGate', coarse=True), execution=execution, final_norm=True)
+    _, msvit = vit_and_msvit(gate=dict(type='FixedGate', coarse=True), execution=execution,
+                             final_norm=True)
     x = torch.randn(2, 3, *hw)
     # reference: ViT/16 on the padded, 2x2-pooled image with 2x2-averaged position embeddings
     (hv, wv), (hc, wc) = grid_size(hw, 16), grid_size(hw, 32)

@@ -44,4 +44,5 @@ def test_calibrate_refuses_a_gate_without_a_threshold(rule_model):
     config, checkpoint = rule_model
     with pytest.raises(SystemExit, match='the PixelStatGate has no threshold to calibrate'):
         _tool('calibrate_gate').main([config, checkpoint, '--target', '0.5'])  # no data read
-    assert _tool('calibrate_gate').threshold_option(0.25) == 'model.backbone.gate.threshold=0.250000'
+    key = _tool('calibrate_gate').threshold_option(0.25)
+    assert key == 'model.backbone.gate.threshold=0.250000'
