@@ -164,7 +164,7 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
     def msvit_step(mask, learning: bool, form=('masked', 'zero')):
         def features():
             gate.requires_grad_(learning)
-            # a frozen gate trains packed ('auto')
+            # a frozen gate: packed, what 'auto' runs
             return msvit.forward_with_aux(x, mask, form[0] if learning else 'packed', form[1])[0]
         return step(features)
 

@@ -105,10 +105,11 @@ def packed_attention(x: Tensor, mha: nn.MultiheadAttention, seqlens: Sequence[in
     """Self-attention within each image of a packed batch, fast.
 
     Same values as attention run image by image (the reference in
-    ``tests/ops/reference.py``). The projections run once on all T tokens; attention runs as one fused call per run of consecutive equal-length images
-    (one call for the whole batch when all images have the same length) on views of the
-    projected tokens; on CUDA in half precision it is one variable-length flash-attention
-    call for the whole batch (``torch.nn.attention.varlen``).
+    ``tests/ops/reference.py``). The projections run once on all T tokens; attention runs
+    as one fused call per run of consecutive equal-length images (one call for the whole
+    batch when all images have the same length) on views of the projected tokens; on CUDA
+    in half precision it is one variable-length flash-attention call for the whole batch
+    (``torch.nn.attention.varlen``).
 
     Args:
         x: [T, C], the images' tokens concatenated (image 0 first), ``T = sum(seqlens)``.
