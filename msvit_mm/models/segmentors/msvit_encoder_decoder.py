@@ -41,7 +41,8 @@ class MSViTEncoderDecoder(EncoderDecoder):
         losses = dict(self._decode_head_forward_train(x, data_samples))
         if self.with_auxiliary_head:
             losses.update(self._auxiliary_head_forward_train(x, data_samples))
-        losses.update(self.gate_loss_values(self.gate_loss_input(aux, data_samples)))
+        if self.gate_losses:
+            losses.update(self.gate_loss_values(self.gate_loss_input(aux, data_samples)))
         losses['tokens_per_image'] = aux['tokens_per_image'].float().mean().detach()
         losses['coarse_ratio'] = aux['coarse_ratio'].mean().detach()
         return losses
