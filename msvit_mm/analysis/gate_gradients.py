@@ -54,7 +54,7 @@ def gradient_agreement(model: nn.Module, dataset, ratio: float = 0.5, num_images
     backbone = model.backbone
     size = backbone.tokenizer.coarse_patch_size
     num_classes = len(dataset.metainfo['classes'])
-    state = model.training, backbone.execution, backbone.packed_counterfactual
+    was_training = model.training
     gen = torch.Generator().manual_seed(seed)
     grads: Dict[str, List[Tensor]] = {name: [] for name in LEARNING_FORMS}
     masks, unis = [], []
@@ -65,15 +65,14 @@ def gradient_agreement(model: nn.Module, dataset, ratio: float = 0.5, num_images
             grid = (padded.shape[-2] // size, padded.shape[-1] // size)
             mask = spread_masks(x.shape[0], grid, ratio, 0., gen)
             for name, (execution, counterfactual) in LEARNING_FORMS.items():
-                backbone.execution, backbone.packed_counterfactual = execution, counterfactual
-                grads[name].append(gate_logit_grad(model, x, samples, mask))
+                grads[name].append(gate_logit_grad(model, x, samples, mask, execution,
+                                                   counterfactual))
             masks.append(mask.flatten())
             unis.append(label_uniformity(_labels(samples, x.shape[-2:]), size,
                                          num_classes).flatten())
     finally:
         model.zero_grad()
-        model.train(state[0])
-        backbone.execution, backbone.packed_counterfactual = state[1:]
+        model.train(was_training)
     coarse, uni = torch.cat(masks), torch.cat(unis)
     ref = torch.cat(grads['masked'])
     out = {}

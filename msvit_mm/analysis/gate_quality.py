@@ -287,11 +287,14 @@ def preprocessed_batches(model: nn.Module, dataset, num_images: int, batch_size:
         yield batch['inputs'], batch['data_samples']
 
 
-def gate_logit_grad(model: nn.Module, x: Tensor, samples: list, mask: Tensor) -> Tensor:
-    """d(decode loss)/d(gate logits) [B * Hc * Wc] with the decisions ``mask`` forced, in the
-    backbone's current execution form; the parameters' gradients are cleared first."""
+def gate_logit_grad(model: nn.Module, x: Tensor, samples: list, mask: Tensor,
+                    execution: Optional[str] = None, counterfactual: Optional[str] = None
+                    ) -> Tensor:
+    """d(decode loss)/d(gate logits) [B * Hc * Wc] with the decisions ``mask`` forced, in
+    ``execution`` / ``counterfactual`` (None: the backbone's own, as ``forward_with_aux``);
+    the parameters' gradients are cleared first."""
     model.zero_grad()
-    feats, aux = model.backbone.forward_with_aux(x, mask)
+    feats, aux = model.backbone.forward_with_aux(x, mask, execution, counterfactual)
     aux['gate_logits'].retain_grad()
     losses = model.decode_head.loss(feats, samples, model.train_cfg)
     sum(v for k, v in losses.items() if 'loss' in k).backward()
@@ -314,9 +317,8 @@ def straight_through_signal(model: nn.Module, dataset, num_images: int = 64,
     backbone = model.backbone
     size = backbone.tokenizer.coarse_patch_size
     num_classes = len(dataset.metainfo['classes'])
-    was_training, execution = model.training, backbone.execution
+    was_training = model.training
     train_without_noise(model)
-    backbone.execution = 'masked'
     grads: Dict[str, List[Tensor]] = {'all_coarse': [], 'all_fine': []}
     stds, unis = [], []
     try:
@@ -324,14 +326,14 @@ def straight_through_signal(model: nn.Module, dataset, num_images: int = 64,
             padded = pad_to_multiple(x, size)
             grid = (x.shape[0], padded.shape[-2] // size, padded.shape[-1] // size)
             for key, value in (('all_coarse', True), ('all_fine', False)):
-                grads[key].append(gate_logit_grad(model, x, samples, torch.full(grid, value)))
+                grads[key].append(gate_logit_grad(model, x, samples, torch.full(grid, value),
+                                                  execution='masked'))
             stds.append(region_std(padded, size).flatten())
             unis.append(label_uniformity(_labels(samples, x.shape[-2:]), size,
                                          num_classes).flatten())
     finally:
         model.zero_grad()
         model.train(was_training)
-        backbone.execution = execution
     std, uni = torch.cat(stds), torch.cat(unis)
     return {key: dict(wants_fine=float((torch.cat(g) > 0).float().mean()),
                       spearman_std=_spearman(torch.cat(g), std),

@@ -63,32 +63,6 @@ def masked_attention(x: Tensor, mha: nn.MultiheadAttention, key_valid: Optional[
     return mha.out_proj(_merge(out))
 
 
-def packed_attention_reference(x: Tensor, mha: nn.MultiheadAttention, seqlens: Sequence[int],
-                               dropout_p: float = 0.) -> Tensor:
-    """Self-attention within each image of a packed batch: the plain per-image loop.
-
-    The reference :func:`packed_attention` is tested against.
-
-    Args:
-        x: [T, C], the images' tokens concatenated (image 0 first), ``T = sum(seqlens)``.
-        mha: the layer's attention weights.
-        seqlens: tokens per image (Python ints).
-        dropout_p: attention dropout (training only).
-
-    Returns:
-        [T, C]. The projections run once on all T tokens; attention runs per image.
-    """
-    qkv = F.linear(x, mha.in_proj_weight, mha.in_proj_bias)  # T, 3C
-    h = mha.num_heads
-    outs = []
-    for part in torch.split(qkv, list(seqlens)):
-        q, k, v = part[None].chunk(3, dim=-1)  # 1, n, C each: 4-D for the fused CPU kernel
-        o = F.scaled_dot_product_attention(
-            _heads(q, h), _heads(k, h), _heads(v, h), dropout_p=dropout_p)
-        outs.append(_merge(o)[0])
-    return mha.out_proj(torch.cat(outs, dim=0))
-
-
 def equal_length_runs(seqlens: Sequence[int]) -> List[Tuple[int, int]]:
     """Consecutive images of equal length: ``[(images, length), ...]`` in batch order.
 
@@ -130,11 +104,12 @@ def packed_attention(x: Tensor, mha: nn.MultiheadAttention, seqlens: Sequence[in
                      dropout_p: float = 0., cu_seqlens: Optional[Tensor] = None) -> Tensor:
     """Self-attention within each image of a packed batch, fast.
 
-    Same values as :func:`packed_attention_reference`. The projections run once on all T
-    tokens; attention runs as one fused call per run of consecutive equal-length images
-    (one call for the whole batch when all images have the same length) on views of the
-    projected tokens; on CUDA in half precision it is one variable-length flash-attention
-    call for the whole batch (``torch.nn.attention.varlen``).
+    Same values as attention run image by image (the reference in
+    ``tests/ops/reference.py``). The projections run once on all T tokens; attention runs
+    as one fused call per run of consecutive equal-length images (one call for the whole
+    batch when all images have the same length) on views of the projected tokens; on CUDA
+    in half precision it is one variable-length flash-attention call for the whole batch
+    (``torch.nn.attention.varlen``).
 
     Args:
         x: [T, C], the images' tokens concatenated (image 0 first), ``T = sum(seqlens)``.

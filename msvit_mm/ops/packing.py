@@ -1,20 +1,17 @@
-"""Mixed-scale token layout: which tokens are active, pack/unpack, dense unpacking.
+"""Mixed-scale token layout: which tokens are active, dense unpacking.
 
 A mixed-scale sequence per image is ``[prefix (cls) | Nc coarse | Nf fine]`` with
 ``Nc = Hc * Wc`` coarse regions and ``Nf = Hp * Wp`` fine cells (``Hp = r * Hc``), all in
 raster order. ``active`` [B, N] says which tokens exist for an image: a coarse token where
 the gate kept the region coarse, its ``r * r`` fine tokens otherwise (fine cells outside the
-image's own fine grid never exist). ``pack`` / ``unpack`` are an inverse pair:
-
-    tokens, seqlens = pack(seq, active)   # [B, N, C] -> [T, C], T = active.sum()
-    seq0 = unpack(tokens, active)         # [T, C] -> [B, N, C], zeros where inactive
+image's own fine grid never exist); packed, they are ``seq[active]`` [T, C].
 
 ``to_dense`` turns the coarse and fine parts into a [B, C, Hp, Wp] map, each coarse token
 filling exactly its ``r x r`` cells. Pure tensor functions, no Python loop over images.
 
 Masked execution unpacks with ``to_dense``; packed execution builds its tokens and maps
-without the dense sequence (``msvit_mm.ops.layouts``) and is tested against ``pack`` /
-``unpack`` / ``to_dense``, the reference path.
+without the dense sequence (``msvit_mm.ops.packed_layout``) and is tested against the
+reference path (``pack`` / ``unpack`` in ``tests/ops/reference.py``, then ``to_dense``).
 """
 from typing import Tuple
 
@@ -58,22 +55,6 @@ def region_mean_cells(cells: Tensor, scale: int) -> Tensor:
     return upsample_regions(sums / counts, scale)[:, :hv, :wv]
 
 
-def pack(seq: Tensor, active: Tensor) -> Tuple[Tensor, Tensor]:
-    """Keep the active tokens of every image, concatenated: [B, N, C] -> [T, C].
-
-    Returns the tokens (image 0's first, each image's in sequence order) and the
-    per-image counts ``seqlens`` [B] (long) with ``seqlens.sum() == T``.
-    """
-    return seq[active], active.sum(1)
-
-
-def unpack(tokens: Tensor, active: Tensor) -> Tensor:
-    """Inverse of :func:`pack`: [T, C] -> [B, N, C], zeros at inactive positions."""
-    out = tokens.new_zeros(active.shape + tokens.shape[1:])
-    out[active] = tokens
-    return out
-
-
 def to_dense(coarse_tokens: Tensor, fine_tokens: Tensor, coarse_weight: Tensor,
              scale: int) -> Tensor:
     """Unpack a mixed-scale output to the fine grid.
@@ -97,14 +78,3 @@ def to_dense(coarse_tokens: Tensor, fine_tokens: Tensor, coarse_weight: Tensor,
     w = upsample_regions(coarse_weight, scale).unsqueeze(-1).to(fine_map.dtype)
     dense = w * coarse_map + (1 - w) * fine_map
     return dense.permute(0, 3, 1, 2)
-
-
-def dense_to_tokens(dense: Tensor, scale: int) -> Tuple[Tensor, Tensor]:
-    """Tokens of both scales from a fine-grid map: [B, C, Hp, Wp] -> coarse, fine.
-
-    The coarse token of a region is the mean of its ``r x r`` cells, so
-    ``to_dense(*dense_to_tokens(d, r), w, r) == d`` wherever ``d`` is constant on the
-    coarse regions selected by ``w`` (and everywhere on fine regions).
-    """
-    coarse = torch.nn.functional.avg_pool2d(dense, scale)
-    return coarse.flatten(2).transpose(1, 2), dense.flatten(2).transpose(1, 2)

@@ -3,6 +3,7 @@ import torch
 from mmseg.models.backbones import VisionTransformer
 
 from msvit_mm.models.backbones import MSViT
+from msvit_mm.models.losses import GateLossInput
 
 SMALL = dict(img_size=64, patch_size=16, embed_dims=32, num_layers=12, num_heads=4,
              mlp_ratio=2, out_indices=(2, 5, 8, 11), drop_rate=0., attn_drop_rate=0.,
@@ -27,3 +28,10 @@ def vit_and_msvit(seed: int = 0, **kwargs):
     assert bool(missing) == msvit.tokenizer.gate.learned  # only a learned gate has weights
     vit.eval()  # mmseg's ViT.train() returns None
     return vit, msvit.eval()
+
+
+def gate_input(probs: torch.Tensor, **kwargs) -> GateLossInput:
+    """The gate losses' input for probabilities ``probs`` [B, Hc, Wc] (logits and decisions
+    derived from them); ``kwargs``: the labels' fields of ``GateLossInput``."""
+    return GateLossInput(gate_logits=torch.logit(probs), gate_probs=probs,
+                         coarse_mask=probs > 0.5, **kwargs)

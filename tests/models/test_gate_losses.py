@@ -9,6 +9,8 @@ from msvit_mm.models.losses import (BatchShapingLoss, GeneralizedBatchShapingLos
                                     TargetRateLoss)
 from tests.helpers import scaled_tol
 
+from .helpers import gate_input
+
 
 def _probs(shape=(6, 3, 4), seed=0, dtype=torch.float64) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
@@ -52,13 +54,13 @@ def test_bas_value_matches_scipy(kwargs, a, b):
     loss = BatchShapingLoss(loss_weight=0.7, gather=False, **kwargs)
     assert (loss.alpha, loss.beta) == pytest.approx((a, b))
     ref = 0.7 * _np_ecdf(x.detach().numpy(), lambda s: stats.beta.cdf(s, a, b)).mean()
-    np.testing.assert_allclose(loss(x).item(), ref, rtol=1e-10)
+    np.testing.assert_allclose(loss(gate_input(x)).item(), ref, rtol=1e-10)
 
 
 def test_bas_gradient_is_design_formula():
     x = _probs()
     b, p = x.shape[0], x[0].numel()
-    BatchShapingLoss(alpha=0.6, beta=0.4, loss_weight=2.0, gather=False)(x).backward()
+    BatchShapingLoss(alpha=0.6, beta=0.4, loss_weight=2.0, gather=False)(gate_input(x)).backward()
     xn = x.detach().numpy().reshape(b, p)
     perm = np.argsort(xn, axis=0)
     e = np.arange(1, b + 1) / (b + 1)
@@ -88,11 +90,11 @@ def test_gbas_value_matches_numpy():
     tau = _sigmoid(loss.tau_logit.detach().numpy())
     prior = _np_ecdf(x.detach().numpy(), lambda s: _np_rb_cdf(s, mu, tau)).mean()
     hyper = _np_ecdf(mu.reshape(-1), lambda s: stats.beta.cdf(s, 0.3 * 8.0, 0.7 * 8.0))
-    terms = loss.loss_terms(x)
+    terms = loss.loss_terms(gate_input(x))
     np.testing.assert_allclose(terms['prior'].item(), prior, rtol=1e-10)
     np.testing.assert_allclose(terms['hyper'].item(), hyper, rtol=1e-10)
     np.testing.assert_allclose(terms['tau_l1'].item(), 0.2 * tau.mean(), rtol=1e-12)
-    np.testing.assert_allclose(loss(x).item(), 1.5 * (prior + hyper + 0.2 * tau.mean()),
+    np.testing.assert_allclose(loss(gate_input(x)).item(), 1.5 * (prior + hyper + 0.2 * tau.mean()),
                                rtol=1e-10)
 
 
@@ -101,7 +103,8 @@ def test_gbas_gradcheck_inputs_and_parameters():
     loss = _randomized_gbas(grid_size=(2, 3))
 
     def f(x, mu_logit, tau_logit):
-        return functional_call(loss, {'mu_logit': mu_logit, 'tau_logit': tau_logit}, (x,))
+        return functional_call(loss, {'mu_logit': mu_logit, 'tau_logit': tau_logit},
+                               (gate_input(x),))
 
     params = (loss.mu_logit.detach().clone().requires_grad_(),
               loss.tau_logit.detach().clone().requires_grad_())
@@ -113,15 +116,15 @@ def test_gbas_refuses_another_gate_grid(grid_size):
     """A learned prior per region: a (3, 5) prior on a 4 x 6 gate grid is an error, not a resize."""
     loss = _randomized_gbas(grid_size=grid_size)
     with pytest.raises(ValueError, match=r'grid_size=\(4, 6\)'):
-        loss(_probs(shape=(6, 4, 6)))
+        loss(gate_input(_probs(shape=(6, 4, 6))))
 
 
 def test_gbas_has_no_state_between_calls():
     loss = _randomized_gbas(grid_size=(3, 4))
     fresh = _randomized_gbas(grid_size=(3, 4))
-    loss(_probs(shape=(9, 3, 4), seed=5))
+    loss(gate_input(_probs(shape=(9, 3, 4), seed=5)))
     x = _probs(seed=6)
-    assert torch.equal(loss(x), fresh(x))
+    assert torch.equal(loss(gate_input(x)), fresh(gate_input(x)))
     assert set(loss.state_dict()) == {'mu_logit', 'tau_logit'}
 
 
@@ -131,8 +134,8 @@ def test_target_rate_value_and_gradcheck(norm):
     loss = TargetRateLoss(target_coarse_ratio=0.3, norm=norm, loss_weight=2.0, gather=False)
     diff = x.detach().numpy().mean() - 0.3
     ref = 2.0 * (diff ** 2 if norm == 'l2' else abs(diff))
-    np.testing.assert_allclose(loss(x).item(), ref, rtol=1e-12)
-    assert torch.autograd.gradcheck(loss, (x,), eps=1e-6, atol=1e-7)
+    np.testing.assert_allclose(loss(gate_input(x)).item(), ref, rtol=1e-12)
+    assert torch.autograd.gradcheck(lambda p: loss(gate_input(p)), (x,), eps=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize('cls', [BatchShapingLoss, GeneralizedBatchShapingLoss, TargetRateLoss])
@@ -140,9 +143,9 @@ def test_half_input_computes_in_float32(cls):
     x = _probs(dtype=torch.float32).detach()
     kwargs = dict(grid_size=(3, 4)) if cls is GeneralizedBatchShapingLoss else {}
     loss = cls(gather=False, **kwargs)
-    out = loss(x.half())
+    out = loss(gate_input(x.half()))
     assert out.dtype == torch.float32
-    torch.testing.assert_close(out, loss(x.half().float()))
+    torch.testing.assert_close(out, loss(gate_input(x.half().float())))
 
 
 def _toy(loss: torch.nn.Module, target: float, steps: int = 300) -> torch.Tensor:
@@ -151,7 +154,7 @@ def _toy(loss: torch.nn.Module, target: float, steps: int = 300) -> torch.Tensor
     opt = torch.optim.Adam([logits, *loss.parameters()], lr=0.1)
     for _ in range(steps):
         opt.zero_grad()
-        loss(torch.sigmoid(logits)).backward()
+        loss(gate_input(torch.sigmoid(logits))).backward()
         opt.step()
     return torch.sigmoid(logits).detach()
 
@@ -200,4 +203,4 @@ def test_bad_arguments_raise(cls, kwargs, name):
 @pytest.mark.parametrize('shape', [(4, 16), (2, 1, 16, 16), (0, 16, 16)])
 def test_bad_input_raises(cls, shape):
     with pytest.raises(ValueError, match='gate_probs'):
-        cls(gather=False)(torch.rand(shape))
+        cls(gather=False)(gate_input(torch.rand(shape)))

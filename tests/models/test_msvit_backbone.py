@@ -4,6 +4,7 @@ import torch
 
 from msvit_mm.models.backbones import MSViT
 from msvit_mm.models.tokenizers import MixedScaleTokenizer
+from tests.helpers import assert_close_scaled
 
 from .helpers import SMALL
 
@@ -47,9 +48,9 @@ def test_masked_gate_gradient_sees_what_could_be():
     outs, _ = model.forward_with_aux(x, mask)
     outs[-1].sum().backward()
     masked_grad = model.tokenizer.gate.mlp[-1].bias.grad.clone()
-    model.execution = 'packed'
     model.zero_grad()
-    outs, _ = model.forward_with_aux(x, mask)
+    outs, _ = model.forward_with_aux(x, mask, execution='packed')
+    assert model.execution == 'masked'  # for that call only
     outs[-1].sum().backward()
     packed_grad = model.tokenizer.gate.mlp[-1].bias.grad.clone()
     assert masked_grad.abs() > 0 and packed_grad.abs() > 0
@@ -81,9 +82,8 @@ def test_random_gate_repeats_with_seed_across_executions():
     x = torch.randn(3, 3, 64, 64)
     masks = []
     for execution in ('masked', 'packed'):
-        model.execution = execution
         torch.manual_seed(7)
-        masks.append(model.forward_with_aux(x)[1]['coarse_mask'])
+        masks.append(model.forward_with_aux(x, execution=execution)[1]['coarse_mask'])
     assert torch.equal(masks[0], masks[1])
 
 
@@ -126,3 +126,20 @@ def test_wrong_mask_shape_is_reported():
 def test_tokenizer_gate_size_matches_docstring():
     tok = MixedScaleTokenizer()
     assert sum(p.numel() for p in tok.gate.parameters()) == 426_497
+
+
+def test_execution_argument_is_for_one_call_and_checked():
+    model = MSViT(**TINY, execution='auto').eval()
+    x, mask = torch.randn(2, 3, 64, 64), torch.tensor([[[True, False], [False, True]]] * 2)
+    with torch.no_grad():
+        outs = {e: model.forward_with_aux(x, mask, execution=e)[0] for e in ('masked', 'packed')}
+        default = model.forward_with_aux(x, mask)[0]  # auto, eval: packed
+    assert model.execution == 'auto'
+    for m, p, d in zip(outs['masked'], outs['packed'], default):
+        assert_close_scaled(p, m)
+        assert torch.equal(d, p)
+    for bad in ('auto', 'dense', 1):
+        with pytest.raises(ValueError, match=f"execution={bad!r} is not one of"):
+            model.forward_with_aux(x, mask, execution=bad)
+    with pytest.raises(ValueError, match="counterfactual='mean' is not one of"):
+        model.forward_with_aux(x, mask, counterfactual='mean')

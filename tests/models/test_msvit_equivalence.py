@@ -67,11 +67,10 @@ def test_packed_equals_masked_and_single_image(with_cls_token):
                              final_norm=True)
     x, mask = _mixed_batch()
     with torch.no_grad():
-        msvit.execution = 'masked'
-        masked, aux = msvit.forward_with_aux(x, mask)
-        msvit.execution = 'packed'
-        packed, _ = msvit.forward_with_aux(x, mask)
-        alone = [msvit.forward_with_aux(x[i:i + 1], mask[i:i + 1])[0] for i in range(3)]
+        masked, aux = msvit.forward_with_aux(x, mask, execution='masked')
+        packed, _ = msvit.forward_with_aux(x, mask, execution='packed')
+        alone = [msvit.forward_with_aux(x[i:i + 1], mask[i:i + 1], execution='packed')[0]
+                 for i in range(3)]
     assert aux['tokens_per_image'].tolist() == [3 + 3 * 4, 6, 24]
     for m, p in zip(masked, packed):
         assert m.shape == (3, 32, 4, 6)

@@ -4,6 +4,9 @@ import pytest
 import torch
 from mmseg.registry import MODELS
 
+from msvit_mm.ops import drop_path
+from msvit_mm.ops.drop_path import keep_mask
+
 from ..helpers import assert_close_scaled
 from .test_segmentor import BACKBONE, PREPROCESSOR, UPERNET, _batch
 
@@ -16,8 +19,8 @@ def _mixed_batch():
     return inputs, samples
 
 
-def _step(gate: dict, execution: str, state=None, seed: int = 0):
-    backbone = dict(BACKBONE, gate=gate, execution=execution)
+def _step(gate: dict, execution: str, state=None, seed: int = 0, drop_path_rate: float = 0.):
+    backbone = dict(BACKBONE, gate=gate, execution=execution, drop_path_rate=drop_path_rate)
     torch.manual_seed(1)
     model = MODELS.build(dict(type='MSViTEncoderDecoder', backbone=backbone,
                               data_preprocessor=PREPROCESSOR, **UPERNET))
@@ -27,7 +30,7 @@ def _step(gate: dict, execution: str, state=None, seed: int = 0):
         model.backbone.tokenizer.gate.requires_grad_(False)
     model.train()
     inputs, samples = _mixed_batch()
-    torch.manual_seed(seed)  # the same Gumbel noise in both forms
+    torch.manual_seed(seed)  # the same Gumbel noise and stochastic depth draws in both forms
     losses = model.loss(inputs, samples)
     total = sum(v for k, v in losses.items() if 'loss' in k)
     total.backward()
@@ -57,6 +60,36 @@ def test_training_step_packed_equals_masked(gate):
         # global pool) is a near-cancelling sum, 1e-4 in size, and differs by 3e-8 between
         # the two summation orders; a wrong token or mask changes gradients by O(their size)
         assert_close_scaled(packed_grads[name], grad, rel=1e-3, msg=name)
+
+
+def test_training_step_with_drop_path_packed_equals_masked(monkeypatch):
+    """drop_path_rate=0.1 (every ADE20K config's): the same images' branches are dropped in
+    both forms (one draw per image and branch, in the same order), so losses and gradients
+    agree as without it."""
+    draws = []
+
+    def recording_keep_mask(*args):
+        mask = keep_mask(*args)
+        draws[-1].append(mask.tolist())
+        return mask
+
+    monkeypatch.setattr(drop_path, 'keep_mask', recording_keep_mask)
+    gate = dict(type='MLPGate', hidden_dims=(8,))
+    results = []
+    for execution in ('masked', 'auto'):
+        draws.append([])
+        state = results[0][0].state_dict() if results else None
+        results.append(_step(gate, execution, state, seed=5, drop_path_rate=0.1))
+    (_, masked_losses, masked_grads), (auto, packed_losses, packed_grads) = results
+    assert auto.backbone.resolve_execution() == 'packed'
+    assert 0 < masked_losses['coarse_ratio'] < 1  # coarse and fine regions in the batch
+    # layers 1-3 have stochastic depth (mmseg: linear from 0); seed 5 drops image 0 twice
+    assert draws[0] == draws[1] == [[0., 1.], [1., 1.], [0., 1.]]
+    for key, value in masked_losses.items():
+        assert_close_scaled(packed_losses[key], value, rel=1e-5, msg=key)
+    assert set(masked_grads) == set(packed_grads)
+    for name, grad in masked_grads.items():
+        assert_close_scaled(packed_grads[name], grad, rel=1e-3, msg=name)  # as above
 
 
 def _learning_step(counterfactual: str):

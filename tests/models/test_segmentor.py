@@ -1,12 +1,15 @@
 """MSViTEncoderDecoder with UPerNet (+ FCN auxiliary) and with Segmenter's mask head."""
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import ConfigDict
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmengine.structures import PixelData
 
 import msvit_mm  # noqa: F401
+
+from .helpers import gate_input
 
 BACKBONE = dict(type='MSViT', img_size=(64, 64), patch_size=16, embed_dims=32, num_layers=4,
                 num_heads=4, mlp_ratio=2, out_indices=(0, 1, 2, 3), final_norm=True,
@@ -76,3 +79,30 @@ def test_segmentor_rejects_plain_vit():
         cfg['backbone'].pop(k)
     with pytest.raises(ValueError, match='forward_with_aux'):
         MODELS.build(cfg)
+
+
+def test_label_path_gives_a_loss_the_labels():
+    """A gate loss that needs labels gets the batch's ground truth through the same call as
+    the others: GateLabelLoss's value is the BCE towards the regions' label uniformity."""
+    torch.manual_seed(0)
+    losses_cfg = [dict(type='GateLabelLoss', min_uniformity=0.98, loss_weight=0.3),
+                  dict(type='WithinImageShapingLoss', target_coarse_ratio=0.5)]
+    model = MODELS.build(dict(type='MSViTEncoderDecoder', data_preprocessor=PREPROCESSOR,
+                              backbone=BACKBONE, gate_loss=losses_cfg, **SEGMENTER)).train()
+    inputs, samples = _batch()
+    labels = torch.randint(0, 5, (2, 64, 64))  # image 1: mixed regions (targets 0)
+    labels[0] = 0  # image 0: one class per 32 x 32 region (targets 1)
+    labels[0, :32, 32:], labels[0, 32:, :32], labels[0, 32:, 32:] = 1, 2, 3
+    for s, lab in zip(samples, labels):
+        s.gt_sem_seg = PixelData(data=lab[None])
+    losses = model.loss(inputs, samples)
+    _, aux = model.backbone.forward_with_aux(inputs)  # the same (deterministic) logits
+    z = aux['gate_logits'].detach()
+    t = torch.zeros(2, 2, 2)
+    t[0] = 1
+    bce = -(t * F.logsigmoid(z) + (1 - t) * F.logsigmoid(-z)).mean()
+    torch.testing.assert_close(losses['loss_gate_label'].detach(), 0.3 * bce)
+    within = MODELS.build(losses_cfg[1])(gate_input(aux['gate_probs']))
+    torch.testing.assert_close(losses['loss_gate_image'].detach(), within.detach())
+    losses['loss_gate_label'].backward()
+    assert model.backbone.tokenizer.gate.mlp[0].weight.grad.abs().sum() > 0

@@ -2,10 +2,12 @@
 import pytest
 import torch
 
-from msvit_mm.ops.layouts import packed_sequence
+from msvit_mm.ops.layouts import PackedLayout
 from msvit_mm.ops.packing import region_mean_cells, token_activity, upsample_regions
 from msvit_mm.ops.patchify import in_bounds_mask
 from tests.helpers import assert_close_scaled
+
+from .reference import ScaleTokensOf
 
 
 def test_region_mean_cells_averages_cells_that_exist():
@@ -32,8 +34,9 @@ def _packed(mask, valid_hw, counterfactual, c=6, seed=0):
     weight = mask.float().requires_grad_()
     coarse = torch.randn(int(coarse_active.sum()), c, generator=gen)
     fine = torch.randn(int(fine_active.sum()), c, generator=gen)
-    tokens, layout = packed_sequence(coarse, fine, coarse_active, fine_active, weight, 2,
-                                     valid_hw, counterfactual=counterfactual)
+    tokens, layout = PackedLayout.from_tokens(
+        ScaleTokensOf(coarse, fine, coarse_active, fine_active, weight, 2, valid_hw),
+        counterfactual=counterfactual)
     return tokens.detach().requires_grad_(), layout, weight
 
 

@@ -39,15 +39,16 @@ def _check_gather(rank: int, full: torch.Tensor) -> None:
 def _check_losses(rank: int, full: torch.Tensor) -> None:
     from msvit_mm.models.losses import (BatchShapingLoss, GeneralizedBatchShapingLoss,
                                         TargetRateLoss)
+    from tests.models.helpers import gate_input
     start, n = sum(SIZES[:rank]), SIZES[rank]
     for cls in (BatchShapingLoss, GeneralizedBatchShapingLoss, TargetRateLoss):
         kwargs = dict(grid_size=tuple(full.shape[1:])) if cls is GeneralizedBatchShapingLoss else {}
         single, distributed = cls(gather=False, **kwargs), cls(gather=True, **kwargs)
         ref_x = full.clone().requires_grad_()
-        ref = single(ref_x)
+        ref = single(gate_input(ref_x))
         ref.backward()
         x = full[start:start + n].clone().requires_grad_()
-        loss = distributed(x)
+        loss = distributed(gate_input(x))
         loss.backward()
         assert_close_scaled(loss, ref, rel=1e-6)
         # DDP averages over ranks: W * local slice of the global gradient averages to it

@@ -1,8 +1,9 @@
 """Fast packed execution against the reference path, value for value (and gradient).
 
 Reference path: the masked tokenizer output -> its sequence -> ``pack`` -> layers with
-``packed_attention_reference`` -> ``unpack`` -> ``to_dense``. Fast path: the tokenizer's
-packed form -> ``packed_sequence`` -> ``packed_attention`` -> ``PackedLayout.to_map``.
+``packed_attention_reference`` -> ``unpack`` -> ``to_dense`` (``reference.py``). Fast path: the
+tokenizer's packed form -> ``PackedLayout.from_tokens`` -> ``packed_attention`` ->
+``PackedLayout.to_map``.
 """
 from dataclasses import dataclass
 from typing import List
@@ -14,12 +15,14 @@ from torch import nn
 from msvit_mm.models.backbones import MSViT
 from msvit_mm.models.backbones.layer_forward import run_layers
 from msvit_mm.models.tokenizers.mixed_scale_tokenizer import is_patchify
-from msvit_mm.ops.attention import (equal_length_runs, packed_attention,
-                                    packed_attention_reference, varlen_kernel_applies)
-from msvit_mm.ops.layouts import masked_sequence, packed_sequence
-from msvit_mm.ops.packing import pack, to_dense, token_activity, unpack
+from msvit_mm.ops.attention import equal_length_runs, packed_attention, varlen_kernel_applies
+from msvit_mm.ops.layouts import MaskedLayout, PackedLayout
+from msvit_mm.ops.drop_path import packed_drop_path
+from msvit_mm.ops.packing import to_dense, token_activity
 from msvit_mm.ops.patchify import grid_size, in_bounds_mask
 from tests.helpers import assert_close_scaled, scaled_tol
+
+from .reference import ScaleTokensOf, pack, packed_attention_reference, unpack
 
 TINY = dict(img_size=64, patch_size=16, embed_dims=32, num_layers=3, num_heads=4, mlp_ratio=2,
             out_indices=(0, 2), final_norm=True, drop_rate=0., attn_drop_rate=0.,
@@ -90,8 +93,10 @@ def test_packed_sequence_matches_pack(prefix_len):
     parts = [coarse, fine] if prefix is None else [prefix, coarse, fine]
     acts = [ca, fa] if prefix is None else [torch.ones(b, 1, dtype=torch.bool), ca, fa]
     ref, seqlens = pack(torch.cat(parts, 1), torch.cat(acts, 1))
-    tokens, layout = packed_sequence(coarse[ca], fine[fa], ca, fa, weight, r, valid_hw, prefix)
-    seq, masked = masked_sequence(coarse, fine, ca, fa, weight, r, valid_hw, prefix)
+    tokens, layout = PackedLayout.from_tokens(
+        ScaleTokensOf(coarse[ca], fine[fa], ca, fa, weight, r, valid_hw), prefix)
+    seq, masked = MaskedLayout.from_tokens(
+        ScaleTokensOf(coarse, fine, ca, fa, weight, r, valid_hw), prefix)
     torch.testing.assert_close(tokens, ref, rtol=0, atol=0)
     torch.testing.assert_close(seq, torch.cat(parts, 1), rtol=0, atol=0)
     assert torch.equal(masked.key_valid, torch.cat(acts, 1))
@@ -159,10 +164,14 @@ class ReferenceLayout:
     active: torch.Tensor
     seqlens: List[int]
     masked: object  # the masked sequence's layout
-    sample_index = None  # drop_path_rate=0: no per-image draw needed
 
     def attention(self, x, mha, dropout_p=0.):
         return packed_attention_reference(x, mha, self.seqlens, dropout_p)
+
+    def drop_path(self, x, drop_prob):
+        image = torch.repeat_interleave(torch.arange(len(self.seqlens)),
+                                        torch.tensor(self.seqlens))
+        return packed_drop_path(x, drop_prob, image, len(self.seqlens))
 
     def to_map(self, x):
         return self.masked.to_map(unpack(x, self.active))

@@ -12,9 +12,10 @@ import torch.nn.functional as F
 
 from msvit_mm.ops import attention
 from msvit_mm.ops.attention import (cumulative_seqlens, packed_attention,
-                                    packed_attention_reference, varlen_kernel_applies,
-                                    varlen_kernel_supports)
+                                    varlen_kernel_applies, varlen_kernel_supports)
 from tests.helpers import assert_close_scaled
+
+from .reference import packed_attention_reference
 
 
 def test_cumulative_seqlens():

@@ -1,27 +1,28 @@
 """The encoder of mmseg's ``VisionTransformer`` on tokens in any layout (``msvit_mm.ops.layouts``).
 
 The layers' own submodules (``ln1``, ``attn``, ``ln2``, ``ffn``) are used, so parameter
-names and values are mmseg's; only the attention call (the layout's, fused
-``scaled_dot_product_attention``) and, on packed tokens, stochastic depth change.
+names and values are mmseg's; attention and stochastic depth are the layout's (fused
+``scaled_dot_product_attention``; one draw per image, whatever the layout).
 """
-from typing import List, Union
+from typing import List
 
 import torch.utils.checkpoint as cp
-from mmcv.cnn.bricks.drop import DropPath
 from torch import Tensor, nn
 
-from ...ops.drop_path import packed_drop_path
-from ...ops.layouts import GridLayout, PackedLayout
-
-Layout = Union[GridLayout, PackedLayout]  # MaskedLayout is a GridLayout
+from ...ops.layouts import Layout
 
 
-def _branch_drop(module: nn.Module, x: Tensor, layout: Layout) -> Tensor:
-    """Apply a residual branch's dropout layer; DropPath per image on packed tokens."""
-    if layout.sample_index is not None and isinstance(module, DropPath):
-        return packed_drop_path(x, module.drop_prob if module.training else 0.,
-                                layout.sample_index, layout.num_images)
-    return module(x)
+def branch_dropout(x: Tensor, dropout_layer: nn.Module, layout: Layout) -> Tensor:
+    """A residual branch's ``dropout_layer`` on its output ``x``.
+
+    Stochastic depth (a layer with ``drop_prob``: mmcv's ``DropPath``, which mmseg's ViT puts
+    on the FFN branch) is the layout's, one draw per image; elementwise dropout (mmcv's
+    ``Dropout``, on the attention branch, p = 0 in mmseg's ViT) or ``nn.Identity`` runs as is.
+    """
+    drop_prob = getattr(dropout_layer, 'drop_prob', None)
+    if drop_prob is None:
+        return dropout_layer(x)
+    return layout.drop_path(x, float(drop_prob) if dropout_layer.training else 0.)
 
 
 def layer_forward(layer: nn.Module, x: Tensor, layout: Layout) -> Tensor:
@@ -29,15 +30,14 @@ def layer_forward(layer: nn.Module, x: Tensor, layout: Layout) -> Tensor:
 
     ``x``: [B, N, C] (grid and masked layouts) or [T, C] (packed); returns the same shape.
     """
-    mha = layer.attn
-    drop_p = mha.attn.dropout if mha.training else 0.
+    mha, ffn = layer.attn, layer.ffn
+    attn_p = mha.attn.dropout if mha.training else 0.
 
     def inner(x: Tensor) -> Tensor:
-        a = layout.attention(layer.ln1(x), mha.attn, drop_p)
-        x = x + _branch_drop(mha.dropout_layer, mha.proj_drop(a), layout)
-        ffn = layer.ffn
+        a = layout.attention(layer.ln1(x), mha.attn, attn_p)
+        x = x + branch_dropout(mha.proj_drop(a), mha.dropout_layer, layout)
         f = ffn.gamma2(ffn.layers(layer.ln2(x)))
-        return x + _branch_drop(ffn.dropout_layer, f, layout)
+        return x + branch_dropout(f, ffn.dropout_layer, layout)
 
     if layer.with_cp and x.requires_grad:
         return cp.checkpoint(inner, x, use_reentrant=False)
@@ -51,7 +51,7 @@ def run_layers(vit: nn.Module, x: Tensor, layout: Layout) -> List:
         vit: an mmseg ``VisionTransformer`` (or MSViT): ``pre_norm``/``pre_ln``, ``layers``,
             ``final_norm``/``norm1``, ``out_indices``, ``out_origin``, ``output_cls_token``.
         x: embedded tokens (position embeddings added) in ``layout``.
-        layout: a :mod:`msvit_mm.ops.layouts` layout.
+        layout: a :class:`~msvit_mm.ops.layout_protocol.Layout`.
 
     Returns:
         [B, C, Hv, Wv] maps (``[map, cls [B, C]]`` with ``output_cls_token``): the input

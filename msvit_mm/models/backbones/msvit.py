@@ -15,6 +15,7 @@ from .patch_pad import check_patch_pad
 from .pretrained import load_pretrained
 
 EXECUTIONS = ('auto', 'masked', 'packed')
+RUN_EXECUTIONS = ('masked', 'packed')  # what one forward runs
 
 
 @MODELS.register_module()
@@ -116,8 +117,14 @@ class MSViT(VisionTransformer):
                                 align_corners=False)
         return pos, self.pos_embed[:, :1]
 
-    def resolve_execution(self) -> str:
-        """'masked' or 'packed' for the next forward ('auto': masked only while the gate learns)."""
+    def resolve_execution(self, execution: Optional[str] = None) -> str:
+        """'masked' or 'packed' for the next forward: ``execution`` if given ('masked' or
+        'packed'), else the backbone's own ('auto': masked only while the gate learns)."""
+        if execution is not None:
+            if execution not in RUN_EXECUTIONS:
+                raise ValueError(f'execution={execution!r} is not one of {RUN_EXECUTIONS} '
+                                 "(or None: the backbone's own)")
+            return execution
         if self.execution == 'auto':
             return 'masked' if self.tokenizer.gate.is_learning else 'packed'
         return self.execution
@@ -125,7 +132,8 @@ class MSViT(VisionTransformer):
     def forward(self, x: Tensor) -> tuple:
         return self.forward_with_aux(x)[0]
 
-    def forward_with_aux(self, x: Tensor, coarse_mask: Optional[Tensor] = None
+    def forward_with_aux(self, x: Tensor, coarse_mask: Optional[Tensor] = None,
+                         execution: Optional[str] = None, counterfactual: Optional[str] = None
                          ) -> Tuple[tuple, Dict[str, Tensor]]:
         """Features and gate outputs.
 
@@ -133,22 +141,31 @@ class MSViT(VisionTransformer):
             x: [B, in_channels, H, W].
             coarse_mask: optional [B, Hc, Wc] bool decisions replacing the gate's
                 (Hc = ceil(H / coarse_patch_size)); for analysis and tests.
+            execution: 'masked' or 'packed' for this call only; None: the backbone's own
+                (:meth:`resolve_execution`). The model is not changed.
+            counterfactual: ``packed_counterfactual`` for this call only; None: the
+                backbone's own.
 
         Returns:
             outs: tuple of [B, C, Hv, Wv] maps (or [map, cls [B, C]] with output_cls_token).
             aux: ``gate_logits`` / ``gate_probs`` / ``coarse_mask`` [B, Hc, Wc],
                 ``tokens_per_image`` [B] (long, without cls), ``coarse_ratio`` [B].
         """
+        execution = self.resolve_execution(execution)
+        if counterfactual is None:
+            counterfactual = self.packed_counterfactual
+        elif counterfactual not in COUNTERFACTUALS:
+            raise ValueError(f'counterfactual={counterfactual!r} is not one of '
+                             f'{COUNTERFACTUALS} (or None: the backbone\'s own)')
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f'input of shape {tuple(x.shape)} does not match '
                              f'in_channels={self.in_channels} (expected [B, {self.in_channels}, H, W])')
         fine_pos, cls_pos = self.fine_pos_embed(grid_size(x.shape[-2:], self.patch_size))
-        tokens = self.tokenizer(x, self.patch_embed, fine_pos, coarse_mask,
-                                execution=self.resolve_execution())
+        tokens = self.tokenizer(x, self.patch_embed, fine_pos, coarse_mask, execution=execution)
         prefix = None
         if self.with_cls_token:
             prefix = (self.cls_token + cls_pos).expand(x.shape[0], -1, -1)
-        seq, layout = tokens.sequence(prefix, self.packed_counterfactual)
+        seq, layout = tokens.sequence(prefix, counterfactual)
         outs = run_layers(self, self.drop_after_pos(seq), layout)
         aux = dict(gate_logits=tokens.gate_logits, gate_probs=tokens.gate_probs,
                    coarse_mask=tokens.coarse_mask, tokens_per_image=tokens.tokens_per_image(),

@@ -1,7 +1,8 @@
 """Gate losses: shape the distribution of the per-region probabilities of staying coarse.
 
-Each takes ``gate_probs`` [B, Hc, Wc] in (0, 1) (``sigmoid(gate logit)``, with gradient) and
-returns a scalar already multiplied by ``loss_weight``. With ``gather=True`` (default) the
+Each takes a :class:`~msvit_mm.models.losses.base.GateLossInput`, reads its ``gate_probs``
+[B, Hc, Wc] in (0, 1) (``sigmoid(gate logit)``, with gradient) and returns a scalar already
+multiplied by ``loss_weight``. With ``gather=True`` (default) the
 gate outputs of all ranks are gathered first, so the empirical CDF and the rate are over the
 global batch (:class:`~msvit_mm.models.losses.base.BaseGateLoss`).
 The math lives in ``msvit_mm.ops.batch_shaping``; docs/design.md ("Gate losses") has the
@@ -18,7 +19,7 @@ from msvit_mm.ops.batch_shaping import (beta_cdf, beta_params, ecdf_loss, logit,
 from msvit_mm.ops.checks import (check_non_negative, check_open_unit, check_pdf_clip,
                                  check_positive)
 
-from .base import BaseGateLoss
+from .base import BaseGateLoss, GateLossInput
 
 
 @MODELS.register_module()
@@ -63,9 +64,9 @@ class BatchShapingLoss(BaseGateLoss):
         self.alpha, self.beta = check_positive('alpha', alpha), check_positive('beta', beta)
         self.pdf_clip = check_pdf_clip(pdf_clip)
 
-    def forward(self, gate_probs: Tensor) -> Tensor:
+    def forward(self, inputs: GateLossInput) -> Tensor:
         """[B, Hc, Wc] probabilities of staying coarse -> scalar loss (times loss_weight)."""
-        x = self.prepare(gate_probs)
+        x = self.probs(inputs)
         loss = ecdf_loss(x, lambda s: beta_cdf(s, self.alpha, self.beta, self.pdf_clip), dim=0)
         return self.loss_weight * loss.mean()
 
@@ -127,13 +128,13 @@ class GeneralizedBatchShapingLoss(BaseGateLoss):
         self.mu_logit = nn.Parameter(logit(torch.full(grid, float(target_coarse_ratio))))
         self.tau_logit = nn.Parameter(logit(torch.full(grid, float(init_tau))))
 
-    def forward(self, gate_probs: Tensor) -> Tensor:
+    def forward(self, inputs: GateLossInput) -> Tensor:
         """[B, Hc, Wc] probabilities of staying coarse -> scalar loss (times loss_weight)."""
-        return self.loss_weight * sum(self.loss_terms(gate_probs).values())
+        return self.loss_weight * sum(self.loss_terms(inputs).values())
 
-    def loss_terms(self, gate_probs: Tensor) -> Dict[str, Tensor]:
+    def loss_terms(self, inputs: GateLossInput) -> Dict[str, Tensor]:
         """The unweighted terms ``prior``, ``hyper``, ``tau_l1`` (scalars), for logging."""
-        x = self.prepare(gate_probs)
+        x = self.probs(inputs)
         mu_logit, tau_logit = self._param_maps(x.shape[1:], x.dtype)
         mu, tau = torch.sigmoid(mu_logit), torch.sigmoid(tau_logit)  # [Hc, Wc]
         prior = ecdf_loss(x, lambda s: relaxed_bernoulli_cdf(s, mu, tau, self.rb_eps), dim=0)
@@ -189,7 +190,7 @@ class TargetRateLoss(BaseGateLoss):
         self.target_coarse_ratio = check_open_unit('target_coarse_ratio', target_coarse_ratio)
         self.norm = norm
 
-    def forward(self, gate_probs: Tensor) -> Tensor:
+    def forward(self, inputs: GateLossInput) -> Tensor:
         """[B, Hc, Wc] probabilities of staying coarse -> scalar loss (times loss_weight)."""
-        diff = self.prepare(gate_probs).mean() - self.target_coarse_ratio
+        diff = self.probs(inputs).mean() - self.target_coarse_ratio
         return self.loss_weight * (diff.abs() if self.norm == 'l1' else diff ** 2)

@@ -5,9 +5,9 @@ from mmseg.registry import MODELS
 from torch import Tensor, nn
 
 from msvit_mm.ops.batch_shaping import beta_cdf, beta_params, ecdf_loss
-from msvit_mm.ops.checks import check_pdf_clip
+from msvit_mm.ops.checks import check_open_unit, check_pdf_clip, check_positive, is_real
 
-from .base import BaseGateLoss
+from .base import BaseGateLoss, GateLossInput
 
 
 @MODELS.register_module()
@@ -37,13 +37,14 @@ class WithinImageShapingLoss(BaseGateLoss):
                  pdf_clip: Tuple[float, float] = (1e-3, 100.0), loss_weight: float = 1.0,
                  loss_name: str = 'loss_gate_image') -> None:
         super().__init__(loss_weight, loss_name)
-        self.alpha, self.beta = beta_params(target_coarse_ratio, concentration)
-        self.target_coarse_ratio = float(target_coarse_ratio)
+        self.target_coarse_ratio = check_open_unit('target_coarse_ratio', target_coarse_ratio)
+        self.alpha, self.beta = beta_params(self.target_coarse_ratio,
+                                            check_positive('concentration', concentration))
         self.pdf_clip = check_pdf_clip(pdf_clip)
 
-    def forward(self, gate_probs: Tensor) -> Tensor:
+    def forward(self, inputs: GateLossInput) -> Tensor:
         """[B, Hc, Wc] probabilities of staying coarse -> scalar loss (times loss_weight)."""
-        x = self.prepare(gate_probs).flatten(1)  # B, R (this image's regions: no gather)
+        x = self.probs(inputs).flatten(1)  # B, R (this image's regions: no gather)
         loss = ecdf_loss(x, lambda s: beta_cdf(s, self.alpha, self.beta, self.pdf_clip), dim=1)
         return self.loss_weight * loss.mean()
 
@@ -53,29 +54,30 @@ class GateLabelLoss(BaseGateLoss):
     """Auxiliary target for the gate from the labels (beyond the paper; off unless configured).
 
     A region is a coarse target when at least ``min_uniformity`` of its labelled pixels are
-    one class (CTS's criterion); the gate's logits get a binary cross-entropy towards it.
-    ``MSViTEncoderDecoder`` computes the targets from the ground truth and calls
-    ``forward(gate_logits, targets)``.
+    one class (CTS's criterion); the gate's logits get a binary cross-entropy towards it
+    (mean over the regions). The targets come from the input's labels
+    (:meth:`GateLossInput.label_uniformity`), which ``MSViTEncoderDecoder`` passes.
 
     Args:
         min_uniformity: share of the majority class that makes a region a coarse target.
         loss_weight: multiplies the loss.
         loss_name: key in the losses dict; must start with ``loss``.
     """
-    needs_labels = True
-
     def __init__(self, min_uniformity: float = 0.98, loss_weight: float = 0.1,
                  loss_name: str = 'loss_gate_label') -> None:
         super().__init__(loss_weight, loss_name)
-        if not 0.0 < min_uniformity <= 1.0:
+        if not (is_real(min_uniformity) and 0.0 < min_uniformity <= 1.0):
             raise ValueError(f'min_uniformity must lie in (0, 1], got {min_uniformity!r}')
         self.min_uniformity = float(min_uniformity)
 
-    def forward(self, gate_logits: Tensor, uniformity: Tensor) -> Tensor:
-        """gate_logits, uniformity [B, Hc, Wc] (uniformity in [0, 1]) -> scalar loss."""
-        target = (uniformity >= self.min_uniformity).to(gate_logits.dtype)
+    def forward(self, inputs: GateLossInput) -> Tensor:
+        """``inputs.gate_logits`` [B, Hc, Wc] and the regions' label uniformity -> scalar loss."""
+        if not isinstance(inputs, GateLossInput) or inputs.labels is None:
+            raise ValueError(f'{type(self).__name__} needs a GateLossInput with labels (the '
+                             'ground truth [B, H, W]), as MSViTEncoderDecoder.loss passes it')
+        target = (inputs.label_uniformity() >= self.min_uniformity).float()
         return self.loss_weight * nn.functional.binary_cross_entropy_with_logits(
-            gate_logits.float(), target.float())
+            inputs.gate_logits.float(), target)
 
 
 __all__ = ['WithinImageShapingLoss', 'GateLabelLoss']

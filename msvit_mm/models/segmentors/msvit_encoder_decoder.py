@@ -7,7 +7,7 @@ from mmseg.utils import SampleList
 import torch
 from torch import Tensor, nn
 
-from ...ops.region_scores import label_uniformity
+from ..losses.base import GateLossInput
 
 
 @MODELS.register_module()
@@ -16,8 +16,9 @@ class MSViTEncoderDecoder(EncoderDecoder):
 
     Args:
         gate_loss: one loss config or a list (e.g. ``GeneralizedBatchShapingLoss``); each
-            is called on the gate's probabilities [B, Hc, Wc] and logged under its
-            ``loss_name`` (``loss_gate*``). None trains without a gate loss.
+            is called on a ``GateLossInput`` (the gate's logits, probabilities and decisions
+            [B, Hc, Wc] and the batch's labels) and logged under its ``loss_name``
+            (``loss_gate*``). None trains without a gate loss.
         *args, **kwargs: as ``EncoderDecoder``; the backbone must provide
             ``forward_with_aux`` (``MSViT`` does).
 
@@ -40,40 +41,29 @@ class MSViTEncoderDecoder(EncoderDecoder):
         losses = dict(self._decode_head_forward_train(x, data_samples))
         if self.with_auxiliary_head:
             losses.update(self._auxiliary_head_forward_train(x, data_samples))
-        losses.update(self.gate_loss_values(aux['gate_probs'], aux['gate_logits'],
-                                            data_samples))
+        if self.gate_losses:
+            losses.update(self.gate_loss_values(self.gate_loss_input(aux, data_samples)))
         losses['tokens_per_image'] = aux['tokens_per_image'].float().mean().detach()
         losses['coarse_ratio'] = aux['coarse_ratio'].mean().detach()
         return losses
 
-    def gate_loss_values(self, gate_probs: Tensor, gate_logits: Optional[Tensor] = None,
-                         data_samples: Optional[SampleList] = None) -> Dict[str, Tensor]:
-        """Each gate loss on [B, Hc, Wc] probabilities, summed per ``loss_name``.
+    def gate_loss_input(self, aux: Dict[str, Tensor],
+                        data_samples: Optional[SampleList] = None) -> GateLossInput:
+        """The backbone's gate outputs ``aux`` and the ground truth of ``data_samples``
+        (stacked [B, H, W]; None without samples) as the gate losses take them."""
+        labels = None
+        if data_samples:
+            labels = torch.stack([s.gt_sem_seg.data[0] for s in data_samples])
+        return GateLossInput(
+            gate_logits=aux['gate_logits'], gate_probs=aux['gate_probs'],
+            coarse_mask=aux['coarse_mask'], labels=labels,
+            region_size=self.backbone.tokenizer.coarse_patch_size,
+            num_classes=self.decode_head.num_classes, ignore_index=self.decode_head.ignore_index)
 
-        A loss with ``needs_labels = True`` (``GateLabelLoss``) is called with the gate's
-        logits and the label uniformity of each region, computed from ``data_samples``.
-        """
+    def gate_loss_values(self, inputs: GateLossInput) -> Dict[str, Tensor]:
+        """Each gate loss on ``inputs``, summed per ``loss_name``."""
         out: Dict[str, Tensor] = {}
-        uniformity = None
         for loss in self.gate_losses:
-            if getattr(loss, 'needs_labels', False):
-                if uniformity is None:
-                    uniformity = self._label_uniformity(data_samples, gate_probs)
-                value = loss(gate_logits, uniformity)
-            else:
-                value = loss(gate_probs)
+            value = loss(inputs)
             out[loss.loss_name] = out[loss.loss_name] + value if loss.loss_name in out else value
         return out
-
-    def _label_uniformity(self, data_samples: Optional[SampleList], gate_probs: Tensor) -> Tensor:
-        """[B, Hc, Wc] share of each region's labelled pixels in its majority class."""
-        if not data_samples:
-            raise ValueError('a gate loss with needs_labels=True needs the data samples')
-        labels = torch.stack([s.gt_sem_seg.data[0] for s in data_samples])
-        size = self.backbone.tokenizer.coarse_patch_size
-        uni = label_uniformity(labels, size, self.decode_head.num_classes,
-                               self.decode_head.ignore_index)
-        if tuple(uni.shape) != tuple(gate_probs.shape):
-            raise ValueError(f'label regions {tuple(uni.shape)} do not match the gate grid '
-                             f'{tuple(gate_probs.shape)}: labels and inputs differ in size')
-        return uni.to(gate_probs.device)

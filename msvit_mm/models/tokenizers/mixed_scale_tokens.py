@@ -1,10 +1,10 @@
 """The one structure that crosses module boundaries: a batch of mixed-scale tokens."""
 from dataclasses import dataclass
-from typing import Tuple, Union
+from typing import Optional, Tuple, Union
 
 from torch import Tensor
 
-from ...ops.layouts import MaskedLayout, PackedLayout, masked_sequence, packed_sequence
+from ...ops.layouts import MaskedLayout, PackedLayout
 
 EXECUTIONS = ('masked', 'packed')
 
@@ -57,7 +57,7 @@ class MixedScaleTokens:
         """[B] float: fraction of coarse regions kept coarse."""
         return self.coarse_mask.flatten(1).float().mean(1)
 
-    def sequence(self, prefix: Tensor = None, counterfactual: str = 'zero'
+    def sequence(self, prefix: Optional[Tensor] = None, counterfactual: str = 'zero'
                  ) -> Tuple[Tensor, Union[MaskedLayout, PackedLayout]]:
         """``[prefix | coarse | fine]`` in this execution form, and its layout.
 
@@ -70,8 +70,6 @@ class MixedScaleTokens:
             masked: [B, P + Nc + Nf, C] and a :class:`MaskedLayout`; packed: [T, C], the
             same tokens as ``pack`` of the masked sequence, and a :class:`PackedLayout`.
         """
-        args = (self.coarse, self.fine, self.coarse_active, self.fine_active,
-                self.coarse_weight, self.scale, self.valid_hw, prefix)
         if self.execution == 'packed':
-            return packed_sequence(*args, counterfactual=counterfactual)
-        return masked_sequence(*args)
+            return PackedLayout.from_tokens(self, prefix, counterfactual)
+        return MaskedLayout.from_tokens(self, prefix)
