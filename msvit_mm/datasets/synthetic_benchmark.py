@@ -15,15 +15,16 @@ adds what ADE20K has and the quick-start scenes lack:
   (up to 10 objects), plus the quick-start's textured objects.
 
 Labels are ADE20K ids (0 = other, ignored after ``reduce_zero_label``), as in
-:mod:`msvit_mm.datasets.synthetic_ade20k`, whose file layout and writer are shared.
-Pure numpy.
+:mod:`msvit_mm.datasets.synthetic_ade20k`, whose things (textured objects) are reused; the
+sets are written by :func:`msvit_mm.datasets.ade20k_writer.write_ade20k_set`. Pure numpy.
 """
-from typing import Dict, Tuple
+from typing import Dict, Sequence, Tuple
 
 import numpy as np
 
-from .synthetic_ade20k import (CLASS_STYLES, OBJECT_SIZE, THING_IDS, ClassStyle, _paint,
-                               _shading, _shape_mask)
+from .ade20k_writer import write_ade20k_set
+from .painting import MIN_SCENE_SIZE, ClassStyle, object_centre, paint, shading, shape_mask
+from .synthetic_ade20k import CLASS_NAMES, CLASS_STYLES, THING_IDS
 
 # ADE20K ids (1-based, as stored in the label png)
 WALL, SKY, FLOOR, TREE, CEILING, ROAD, GRASS, SIDEWALK, WATER, PAINTING, RUG = (
@@ -43,6 +44,10 @@ BENCHMARK_STYLES: Dict[int, ClassStyle] = {
 # a painting as flat as the wall it hangs on, in another hue of the same grey level
 FLAT_PAINTING = ClassStyle('painting', (230, 150, 160), (230, 150, 160), 'smooth')  # sum 540
 MAX_OBJECTS = 10
+STYLE = 'benchmark'  # the renderer's name in the meta file of a set
+BENCHMARK_CLASS_NAMES: Dict[int, str] = dict(sorted(
+    {**CLASS_NAMES, **{k: v.name for k, v in BENCHMARK_STYLES.items()},
+     PAINTING: FLAT_PAINTING.name}.items()))
 
 
 def _band(h: int, w: int, yy: np.ndarray, xx: np.ndarray, rng: np.random.Generator,
@@ -93,23 +98,35 @@ def render_benchmark_scene(rng: np.random.Generator, size: Tuple[int, int] = (12
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     label = _layout(rng, yy, xx)
     image = np.zeros((h, w, 3), np.float32)
-    shade = _shading(rng, yy, xx)  # one light for the scene: isoluminant pairs stay so
+    shade = shading(rng, yy, xx)  # one light for the scene: isoluminant pairs stay so
     for cid in np.unique(label):
         region = label == cid
-        pix = _paint(BENCHMARK_STYLES[int(cid)], rng, yy, xx, (0, 0), 6) * shade
+        pix = paint(BENCHMARK_STYLES[int(cid)], rng, yy, xx, (0, 0), 6) * shade
         image[region] = pix[region]
-    scale = min(h, w) / 128
     for _ in range(rng.integers(0, MAX_OBJECTS + 1)):
-        extent = max(4.0, rng.uniform(*OBJECT_SIZE) * scale)
-        centre = (rng.uniform(extent / 2, h - extent / 2), rng.uniform(extent / 2, w - extent / 2))
-        mask = _shape_mask(rng, yy, xx, centre, extent)
+        extent, centre = object_centre(rng, (h, w))
+        mask = shape_mask(rng, yy, xx, centre, extent)
         on_wall = label[int(centre[0]), int(centre[1])] == WALL
         if on_wall and rng.random() < 0.6:
             cid, style = PAINTING, FLAT_PAINTING
         else:
             cid = int(rng.choice(THING_IDS))
             style = CLASS_STYLES[cid]
-        image[mask] = _paint(style, rng, yy, xx, centre, 6)[mask]
+        image[mask] = paint(style, rng, yy, xx, centre, 6)[mask]
         label[mask] = cid
     image += rng.normal(0, 3.0, image.shape)
     return np.clip(np.rint(image), 0, 255).astype(np.uint8), label
+
+
+def make_synthetic_benchmark(root: str, num_train: int = 480, num_val: int = 120,
+                             size: Sequence[int] = (128, 128), seed: int = 0,
+                             overwrite: bool = False) -> dict:
+    """Write the benchmark scenes under ``{root}/ADEChallengeData2016`` (idempotent).
+
+    :func:`render_benchmark_scene` through
+    :func:`msvit_mm.datasets.ade20k_writer.write_ade20k_set` (same arguments, result and
+    safety as ``make_synthetic_ade20k``; the meta file's style is ``'benchmark'``).
+    """
+    return write_ade20k_set(root, render_benchmark_scene, BENCHMARK_CLASS_NAMES, STYLE,
+                            num_train, num_val, size, seed, overwrite=overwrite,
+                            min_size=MIN_SCENE_SIZE)

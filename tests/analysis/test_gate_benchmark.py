@@ -7,6 +7,7 @@ import pytest
 from msvit_mm.analysis import gate_benchmark as gb
 from msvit_mm.datasets.synthetic_ade20k import make_synthetic_ade20k
 from msvit_mm.datasets.synthetic_benchmark import (BENCHMARK_STYLES, CEILING, WALL,
+                                                   make_synthetic_benchmark,
                                                    render_benchmark_scene)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -59,8 +60,7 @@ def test_benchmark_scenes_mix_texture_and_isoluminant_classes():
 
 
 def test_benchmark_style_set_and_its_statistics(tmp_path):
-    made = make_synthetic_ade20k(str(tmp_path), num_train=2, num_val=4, size=(64, 64),
-                                 style='benchmark')
+    made = make_synthetic_benchmark(str(tmp_path), num_train=2, num_val=4, size=(64, 64))
     share = gb.uniform_region_share(made['data_root'])
     assert share['num_images'] == 4 and 0.0 <= share['min'] <= share['mean'] <= share['max'] <= 1
     with pytest.raises(FileExistsError, match='style'):  # another style: another set

@@ -24,7 +24,7 @@ import msvit_mm  # noqa: E402,F401  (registers the modules)
 from msvit_mm.analysis import gate_benchmark as gb  # noqa: E402
 from msvit_mm.analysis.gate_quality import markdown as gq_markdown  # noqa: E402
 from msvit_mm.analysis.table import markdown_table, plot_miou_vs_gmacs  # noqa: E402
-from msvit_mm.datasets.synthetic_ade20k import make_synthetic_ade20k  # noqa: E402
+from msvit_mm.datasets.synthetic_benchmark import make_synthetic_benchmark  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -91,7 +91,7 @@ def _report(args, rows, results, seconds: float) -> str:
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     start = time.time()
-    made = make_synthetic_ade20k(args.data_root, num_train=480, num_val=120, style='benchmark')
+    made = make_synthetic_benchmark(args.data_root, num_train=480, num_val=120)
     print(f"data: {made['data_root']} ({'written' if made['written'] else 'already there'})")
     names = gb.run_names()
     if args.runs:

@@ -18,6 +18,7 @@ import time
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
 from msvit_mm.datasets.synthetic_ade20k import DEFAULT_ROOT, make_synthetic_ade20k  # noqa: E402
+from msvit_mm.datasets.synthetic_benchmark import make_synthetic_benchmark  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -44,13 +45,13 @@ def main(argv=None) -> None:
     for name in ('num_train', 'num_val'):
         if getattr(args, name) < 0:
             sys.exit(f'error: --{name.replace("_", "-")} must be >= 0')
-    if min(args.size) < 1:
-        sys.exit('error: --size H W must be positive')
     start = time.perf_counter()
+    make = make_synthetic_benchmark if args.style == 'benchmark' else make_synthetic_ade20k
     try:
-        info = make_synthetic_ade20k(args.root, num_train=args.num_train, num_val=args.num_val,
-                                     size=args.size, seed=args.seed, overwrite=args.overwrite,
-                                     style=args.style)
+        info = make(args.root, num_train=args.num_train, num_val=args.num_val, size=args.size,
+                    seed=args.seed, overwrite=args.overwrite)
+    except ValueError as err:
+        sys.exit(f'error: --{str(err).split("=")[0].replace("_", "-")}: {err}')
     except FileExistsError as err:
         sys.exit(f'error: {err}')
     took = time.perf_counter() - start
