@@ -1,4 +1,4 @@
-"""Datasets: the ADE20K-layout writer and the embedded synthetic set, checked loading transforms, data checks.
+"""Datasets: the ADE20K-layout writer, the embedded synthetic set, checked loading, data checks.
 
 Importing this package registers ``CheckedLoadImageFromFile`` and ``CheckedLoadAnnotations``
 in ``mmseg.registry.TRANSFORMS``.
@@ -10,5 +10,6 @@ from .transforms import CheckedLoadAnnotations, CheckedLoadImageFromFile
 
 __all__ = [
     'PREPARE_HINT', 'check_data_root', 'CLASS_STYLES', 'class_frequencies',
-    'make_synthetic_ade20k', 'render_scene', 'write_ade20k_set', 'CheckedLoadAnnotations', 'CheckedLoadImageFromFile'
+    'make_synthetic_ade20k', 'render_scene', 'write_ade20k_set', 'CheckedLoadAnnotations',
+    'CheckedLoadImageFromFile'
 ]
