@@ -24,6 +24,8 @@ the jpg files are written through OpenCV (BGR), as mmcv reads them.
 Every image has its own random stream, ``default_rng([seed, split, index])``: the files are a
 function of the seed (byte-identical on one machine) and do not depend on the set sizes.
 """
+import os
+import os.path as osp
 from typing import Dict, Sequence, Tuple
 
 import numpy as np
