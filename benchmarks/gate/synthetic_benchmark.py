@@ -1,6 +1,6 @@
 """Generated scenes where pixel detail and semantics disagree: the gate benchmark's data.
 
-On the quick-start scenes (``synthetic_ade20k.render_scene``) every stuff region is smooth
+On the quick-start scenes (``msvit_mm.datasets.synthetic_ade20k.render_scene``) every stuff region is smooth
 and every object textured, so "low pixel entropy" is nearly the same as "one class" and a
 training-free rule is almost an oracle. Real scenes are not like that, and this renderer
 adds what ADE20K has and the quick-start scenes lack:
@@ -22,9 +22,10 @@ from typing import Dict, Sequence, Tuple
 
 import numpy as np
 
-from .ade20k_writer import write_ade20k_set
-from .painting import MIN_SCENE_SIZE, ClassStyle, object_centre, paint, shading, shape_mask
-from .synthetic_ade20k import CLASS_NAMES, CLASS_STYLES, THING_IDS
+from msvit_mm.datasets.ade20k_writer import write_ade20k_set
+from msvit_mm.datasets.painting import (MIN_SCENE_SIZE, ClassStyle, object_centre, paint,
+                                        shading, shape_mask)
+from msvit_mm.datasets.synthetic_ade20k import CLASS_NAMES, CLASS_STYLES, THING_IDS
 
 # ADE20K ids (1-based, as stored in the label png)
 WALL, SKY, FLOOR, TREE, CEILING, ROAD, GRASS, SIDEWALK, WATER, PAINTING, RUG = (
@@ -44,6 +45,7 @@ BENCHMARK_STYLES: Dict[int, ClassStyle] = {
 # a painting as flat as the wall it hangs on, in another hue of the same grey level
 FLAT_PAINTING = ClassStyle('painting', (230, 150, 160), (230, 150, 160), 'smooth')  # sum 540
 MAX_OBJECTS = 10
+DEFAULT_ROOT = 'data/synthetic_bench'
 STYLE = 'benchmark'  # the renderer's name in the meta file of a set
 BENCHMARK_CLASS_NAMES: Dict[int, str] = dict(sorted(
     {**CLASS_NAMES, **{k: v.name for k, v in BENCHMARK_STYLES.items()},
@@ -118,7 +120,7 @@ def render_benchmark_scene(rng: np.random.Generator, size: Tuple[int, int] = (12
     return np.clip(np.rint(image), 0, 255).astype(np.uint8), label
 
 
-def make_synthetic_benchmark(root: str, num_train: int = 480, num_val: int = 120,
+def make_synthetic_benchmark(root: str = DEFAULT_ROOT, num_train: int = 480, num_val: int = 120,
                              size: Sequence[int] = (128, 128), seed: int = 0,
                              overwrite: bool = False) -> dict:
     """Write the benchmark scenes under ``{root}/ADEChallengeData2016`` (idempotent).

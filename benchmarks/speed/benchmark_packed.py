@@ -1,6 +1,6 @@
 """Time MSViT-S packed execution against ViT-S/16 (same widths and weights), as ratios.
 
-    python tools/analysis_tools/benchmark_packed.py [--quick] [--sizes 512 256]
+    python benchmarks/speed/benchmark_packed.py [--quick] [--sizes 512 256]
         [--batches 1 8] [--ratios 0 0.25 0.5 0.75 1] [--repeats 5] [--threads 1]
         [--train-sizes 128 256 512] [--train-batches 2 8] [--train-ratios 0 0.25 0.5 0.75]
         [--learning-ratios 0.5] [--segmentor-config CONFIG] [--segmentor-sizes 128 256]
@@ -17,7 +17,7 @@ ViT-SDPA on an image with as many tokens as the MSViT images have on average, so
 attention, unpacking). Then which rows meet the inference targets and the per-forward
 floor: ViT-SDPA's layers on one token, i.e. the time of reading their weights.
 
-Training (forward + backward, train mode, :mod:`msvit_mm.analysis.train_benchmark`): the
+Training (forward + backward, train mode, :mod:`benchmarks.speed.train_benchmark`): the
 backbone alone at every ``--train-sizes`` x ``--train-batches``, and the whole segmentor of
 ``--segmentor-config`` (neck, decode and auxiliary heads, their losses) at the smaller
 ``--segmentor-sizes`` x ``--segmentor-batches``: ViT, ViT-SDPA, MSViT with a gate that does
@@ -37,11 +37,11 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
 import torch  # noqa: E402
 
-from msvit_mm.analysis.speed_benchmark import (BenchSettings, bench_floor,  # noqa: E402
-                                               bench_inference, inference_table,
-                                               target_summary)
-from msvit_mm.analysis.train_benchmark import (bench_train, train_table,  # noqa: E402
-                                               train_targets)
+from benchmarks.speed.speed_benchmark import (BenchSettings, bench_floor,  # noqa: E402
+                                              bench_inference, inference_table,
+                                              target_summary)
+from benchmarks.speed.train_benchmark import (bench_train, train_table,  # noqa: E402
+                                              train_targets)
 from msvit_mm.engine.cli import load_config  # noqa: E402
 
 QUICK = dict(sizes=[256], batches=[1, 8], repeats=3, train_sizes=[128], train_batches=[2],

@@ -1,6 +1,6 @@
 """Speed of packed (variable-length) MSViT execution against a fixed-length ViT/16.
 
-Timing helpers for ``tools/analysis_tools/benchmark_packed.py``: every variant is timed in
+Timing helpers for ``benchmarks/speed/benchmark_packed.py``: every variant is timed in
 the same run, in rounds whose order alternates (forward, then reversed), after warm-up
 rounds, and the median over rounds is kept; speeds are reported as ratios to a baseline
 timed in the same rounds (a shared machine is noisy; see docs/design.md, "Counting FLOPs and
@@ -25,18 +25,17 @@ Example::
     times = time_variants({'vit': lambda: vit_sdpa_forward(vit, x),
                            'msvit': lambda: msvit.forward_with_aux(x, masks)}, repeats=5)
 """
-import statistics
-import time
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 import torch
 from mmseg.models.backbones import VisionTransformer
 from torch import Tensor, nn
 
-from ..models.backbones import MSViT
-from ..models.backbones.layer_forward import run_layers
-from ..ops.layouts import GridLayout
-from ..ops.patchify import grid_size
+from msvit_mm.analysis.throughput import time_variants
+from msvit_mm.models.backbones import MSViT
+from msvit_mm.models.backbones.layer_forward import run_layers
+from msvit_mm.ops.layouts import GridLayout
+from msvit_mm.ops.patchify import grid_size
 
 __all__ = ['VIT_S', 'build_pair', 'gate_macs_per_region', 'msvit_macs', 'same_weights_vit',
            'spread_masks', 'time_variants', 'train_step', 'vit_macs', 'vit_sdpa_forward']
@@ -56,7 +55,7 @@ def build_pair(img_size: int = 512, seed: int = 0, coarse_patch_size: int = 32,
     cfg = dict(VIT_S, img_size=img_size, **kwargs)
     vit = VisionTransformer(**cfg)
     vit.init_weights()
-    msvit = MSViT(**cfg, coarse_patch_size=coarse_patch_size, gate_mode='learned')
+    msvit = MSViT(**cfg, coarse_patch_size=coarse_patch_size, gate=dict(type='MLPGate'))
     msvit.init_weights()
     msvit.load_state_dict(vit.state_dict(), strict=False)  # the gate keeps its init
     vit.eval()  # mmseg's ViT.train() returns None: no chaining
@@ -149,25 +148,6 @@ def _encoder_macs(model: nn.Module, tokens: int) -> int:
     n = tokens + int(model.with_cls_token)
     layers = len(model.layers) * (n * (4 * c * c + 2 * mlp_ratio * c * c) + 2 * n * n * c)
     return int(layers) + tokens * embed
-
-
-def time_variants(fns: Dict[str, Callable[[], object]], repeats: int = 5, warmup: int = 1,
-                  clock: Callable[[], float] = time.perf_counter) -> Dict[str, float]:
-    """Median seconds of each variant over ``repeats`` rounds (after ``warmup`` rounds).
-
-    Every round runs every variant once; the order alternates between rounds (as given,
-    then reversed), so drifts of a noisy machine hit all variants alike. ``clock``: seconds,
-    read before and after each call.
-    """
-    names = list(fns)
-    times: Dict[str, list] = {n: [] for n in names}
-    for r in range(warmup + repeats):
-        for name in (names if r % 2 == 0 else names[::-1]):
-            start = clock()
-            fns[name]()
-            if r >= warmup:
-                times[name].append(clock() - start)
-    return {n: statistics.median(t) for n, t in times.items()}
 
 
 def train_step(forward: Callable[[], Sequence], params: Sequence[nn.Parameter],

@@ -1,8 +1,8 @@
 """The backbone speed benchmark: MSViT-S packed execution against ViT-S/16, as ratios.
 
-What ``tools/analysis_tools/benchmark_packed.py`` runs and prints (the tool parses the
+What ``benchmarks/speed/benchmark_packed.py`` runs and prints (the tool parses the
 arguments). Inference (eval, no_grad): for an image size, batch and forced coarse ratios
-(per-image ratios spread around each, :func:`~msvit_mm.analysis.speed.spread_masks`), the
+(per-image ratios spread around each, :func:`~benchmarks.speed.speed.spread_masks`), the
 MSViT backbone in packed execution (learned gate running, its decisions replaced by the
 forced ones), mmseg's ViT as it runs and the same ViT with fused attention (``ViT-SDPA``)
 are timed in the same alternating rounds; with a dense control, ViT-SDPA on an image with
@@ -16,9 +16,11 @@ from typing import Callable, Dict, List, Sequence
 
 import torch
 
-from ..models.backbones.layer_forward import layer_forward
-from ..ops.layouts import GridLayout
-from ..ops.patchify import grid_size
+from msvit_mm.analysis.markdown import markdown_table
+from msvit_mm.models.backbones.layer_forward import layer_forward
+from msvit_mm.ops.layouts import GridLayout
+from msvit_mm.ops.patchify import grid_size
+
 from .speed import (build_pair, msvit_macs, same_weights_vit, spread_masks, time_variants,
                     vit_macs, vit_sdpa_forward)
 
@@ -50,7 +52,7 @@ def _synced(fn: Callable, device: torch.device) -> Callable:
 
 
 def timed(fns: Dict[str, Callable], s: BenchSettings) -> Dict[str, float]:
-    """:func:`~msvit_mm.analysis.speed.time_variants` with the settings' rounds, each call
+    """:func:`~msvit_mm.analysis.throughput.time_variants` with the settings' rounds, each call
     synchronized on CUDA (kernels are asynchronous)."""
     device = torch.device(s.device)
     return time_variants({k: _synced(f, device) for k, f in fns.items()}, s.repeats, s.warmup)
@@ -123,19 +125,15 @@ def bench_floor(size: int, s: BenchSettings) -> Dict:
 
 
 def inference_table(rows: List[Dict]) -> str:
-    head = ('| size | batch | coarse | tokens/img | MSViT ms | ViT ms | ViT-SDPA ms '
-            '| lat / ViT | lat / ViT-SDPA | MACs ratio | quotient (ViT) | quotient (ViT-SDPA) '
-            '| dense same-tokens ms | MSViT / dense | quotient of dense (ViT-SDPA) |')
-    lines = [head, '|' + '---|' * 15]
-    for r in rows:
-        lines.append(
-            f"| {r['size']} | {r['batch']} | {r['coarse_mean']:.2f} | {r['tokens_mean']:.0f} "
-            f"| {1e3 * r['msvit_s']:.1f} | {1e3 * r['vit_s']:.1f} | {1e3 * r['vit_sdpa_s']:.1f} "
-            f"| {r['lat_vit']:.3f} | {r['lat_sdpa']:.3f} | {r['macs_ratio']:.3f} "
-            f"| {r['quot_vit']:.3f} | {r['quot_sdpa']:.3f} "
-            f"| {1e3 * r['dense_s']:.1f} | {r['msvit_s'] / r['dense_s']:.3f} "
-            f"| {r['quot_dense']:.3f} |")
-    return '\n'.join(lines)
+    head = ['size', 'batch', 'coarse', 'tokens/img', 'MSViT ms', 'ViT ms', 'ViT-SDPA ms',
+            'lat / ViT', 'lat / ViT-SDPA', 'MACs ratio', 'quotient (ViT)', 'quotient (ViT-SDPA)',
+            'dense same-tokens ms', 'MSViT / dense', 'quotient of dense (ViT-SDPA)']
+    return markdown_table(head, ([
+        r['size'], r['batch'], f"{r['coarse_mean']:.2f}", f"{r['tokens_mean']:.0f}",
+        f"{1e3 * r['msvit_s']:.1f}", f"{1e3 * r['vit_s']:.1f}", f"{1e3 * r['vit_sdpa_s']:.1f}",
+        f"{r['lat_vit']:.3f}", f"{r['lat_sdpa']:.3f}", f"{r['macs_ratio']:.3f}",
+        f"{r['quot_vit']:.3f}", f"{r['quot_sdpa']:.3f}", f"{1e3 * r['dense_s']:.1f}",
+        f"{r['msvit_s'] / r['dense_s']:.3f}", f"{r['quot_dense']:.3f}"] for r in rows))
 
 
 def target_summary(rows: List[Dict], dense: float = 1.05, dense_small_batch1: float = 1.10,

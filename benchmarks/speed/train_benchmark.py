@@ -1,10 +1,10 @@
 """The training-step benchmark: forward + backward of MSViT in each training form, as ratios.
 
-What ``tools/analysis_tools/benchmark_packed.py --train-*`` runs. For an image size and
+What ``benchmarks/speed/benchmark_packed.py --train-*`` runs. For an image size and
 batch, every variant is timed in the same alternating rounds (``speed.time_variants``):
 
 - ``vit``, ``vit_sdpa``: mmseg's ViT/16 as it runs, and with fused attention (the fair
-  baseline, :func:`~msvit_mm.analysis.speed.vit_sdpa_forward`); same weights as MSViT.
+  baseline, :func:`~benchmarks.speed.speed.vit_sdpa_forward`); same weights as MSViT.
 - ``frozen@r``: MSViT with a gate that does not learn (frozen), forced decisions with coarse
   ratio ``r`` spread over the batch: ``execution='auto'`` trains it packed. ``frozen@0`` is
   MSViT all fine, the all-fine baseline.
@@ -34,7 +34,9 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from torch import Tensor, nn
 
-from ..ops.patchify import grid_size
+from msvit_mm.analysis.markdown import markdown_table
+from msvit_mm.ops.patchify import grid_size
+
 from .speed import (build_pair, msvit_macs, same_weights_vit, spread_masks, train_step,
                     vit_macs, vit_sdpa_forward)
 from .speed_benchmark import BenchSettings, timed
@@ -238,18 +240,14 @@ def _memory(fn: Callable[[], None], params: Sequence[Tensor], device: torch.devi
 def train_table(rows: List[Dict]) -> str:
     """Markdown table of :func:`bench_train` rows (a CUDA peak column when measured)."""
     cuda = any(r['cuda_peak_mb'] == r['cuda_peak_mb'] for r in rows)  # not nan
-    lines = ['| level | size | batch | variant | coarse | tokens/img | ms | / ViT-SDPA '
-             '| / MSViT all fine | MACs ratio | time / MACs | saved for backward MB |'
-             + (' CUDA peak MB |' if cuda else ''),
-             '|' + '---|' * (13 if cuda else 12)]
-    for r in rows:
-        lines.append(
-            f"| {r['level']} | {r['size']} | {r['batch']} | {r['variant']} | {r['ratio']:.2f} "
-            f"| {r['tokens_mean']:.0f} | {1e3 * r['seconds']:.0f} | {r['vs_sdpa']:.3f} "
-            f"| {r['vs_fine']:.3f} | {r['macs_ratio']:.3f} "
-            f"| {r['vs_sdpa'] / r['macs_ratio']:.3f} | {r['saved_mb']:.0f} |"
-            + (f" {r['cuda_peak_mb']:.0f} |" if cuda else ''))
-    return '\n'.join(lines)
+    head = ['level', 'size', 'batch', 'variant', 'coarse', 'tokens/img', 'ms', '/ ViT-SDPA',
+            '/ MSViT all fine', 'MACs ratio', 'time / MACs', 'saved for backward MB'
+            ] + (['CUDA peak MB'] if cuda else [])
+    return markdown_table(head, ([
+        r['level'], r['size'], r['batch'], r['variant'], f"{r['ratio']:.2f}",
+        f"{r['tokens_mean']:.0f}", f"{1e3 * r['seconds']:.0f}", f"{r['vs_sdpa']:.3f}",
+        f"{r['vs_fine']:.3f}", f"{r['macs_ratio']:.3f}", f"{r['vs_sdpa'] / r['macs_ratio']:.3f}",
+        f"{r['saved_mb']:.0f}"] + ([f"{r['cuda_peak_mb']:.0f}"] if cuda else []) for r in rows))
 
 
 def train_targets(rows: List[Dict], quotient: float = 1.10, all_fine: float = 1.03,

@@ -1,6 +1,6 @@
 """Compare the gate's task gradient in each training form (masked, packed, packed_cf).
 
-    python tools/analysis_tools/gate_gradients.py CONFIG CHECKPOINT [--ratio 0.5]
+    python benchmarks/studies/gate_gradients.py CONFIG CHECKPOINT [--ratio 0.5]
         [--split train|val] [--num-images 64] [--json PATH] [--cfg-options key=value ...]
 
 The trained model runs on the same images with the same random decisions (``--ratio`` of
@@ -8,7 +8,7 @@ each image's regions coarse) in masked execution (both scales run), packed execu
 (absent scale read as zeros) and packed with the 'fine_mean' counterfactual; the decode
 loss is back-propagated to the gate logits in each. Printed: each form's cosine similarity
 with masked's gradient (all regions, coarse ones, fine ones) and its rank correlation with
-the regions' label uniformity. Nothing is updated. See msvit_mm/analysis/gate_gradients.py.
+the regions' label uniformity. Nothing is updated. See benchmarks/studies/gradient_agreement.py.
 """
 import argparse
 import json
@@ -21,8 +21,8 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 import msvit_mm  # noqa: E402,F401  (registers the modules)
 from mmengine.config import DictAction  # noqa: E402
 
-from msvit_mm.analysis.gate_gradients import (agreement_markdown,  # noqa: E402
-                                              gradient_agreement)
+from benchmarks.studies.gradient_agreement import (agreement_markdown,  # noqa: E402
+                                                   gradient_agreement)
 from msvit_mm.analysis.loading import (build_model, build_train_images,  # noqa: E402
                                        build_val_dataset, load_config)
 

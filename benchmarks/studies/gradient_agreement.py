@@ -16,12 +16,15 @@ from typing import Dict, List
 import torch
 from torch import Tensor, nn
 
-from ..ops.patchify import pad_to_multiple
-from ..ops.region_scores import label_uniformity
-from .gate_quality import (_labels, _spearman, gate_logit_grad, preprocessed_batches,
-                           train_without_noise)
-from .speed import spread_masks
-from .train_benchmark import LEARNING_FORMS
+from msvit_mm.analysis.gate_quality import _spearman, labels_on_inputs
+from msvit_mm.analysis.loading import preprocessed
+from msvit_mm.analysis.markdown import markdown_table
+from msvit_mm.ops.patchify import pad_to_multiple
+from msvit_mm.ops.region_scores import label_uniformity
+
+from ..speed.speed import spread_masks
+from ..speed.train_benchmark import LEARNING_FORMS
+from .straight_through import gate_logit_grad, train_without_noise
 
 __all__ = ['gradient_agreement', 'agreement_markdown']
 
@@ -60,7 +63,8 @@ def gradient_agreement(model: nn.Module, dataset, ratio: float = 0.5, num_images
     masks, unis = [], []
     train_without_noise(model)
     try:
-        for x, samples in preprocessed_batches(model, dataset, num_images, batch_size):
+        for batch in preprocessed(model, dataset, num_images, batch_size):
+            x, samples = batch['inputs'], batch['data_samples']
             padded = pad_to_multiple(x, size)
             grid = (padded.shape[-2] // size, padded.shape[-1] // size)
             mask = spread_masks(x.shape[0], grid, ratio, 0., gen)
@@ -68,7 +72,7 @@ def gradient_agreement(model: nn.Module, dataset, ratio: float = 0.5, num_images
                 backbone.execution, backbone.packed_counterfactual = execution, counterfactual
                 grads[name].append(gate_logit_grad(model, x, samples, mask))
             masks.append(mask.flatten())
-            unis.append(label_uniformity(_labels(samples, x.shape[-2:]), size,
+            unis.append(label_uniformity(labels_on_inputs(samples, x.shape[-2:]), size,
                                          num_classes).flatten())
     finally:
         model.zero_grad()
@@ -89,9 +93,7 @@ def gradient_agreement(model: nn.Module, dataset, ratio: float = 0.5, num_images
 def agreement_markdown(result: Dict[str, Dict[str, float]]) -> str:
     head = ['form', 'cosine with masked (all regions)', 'coarse regions', 'fine regions',
             'Spearman with uniformity (coarse regions)', '(fine regions)', 'gradient norm']
-    lines = ['| ' + ' | '.join(head) + ' |', '|' + ' --- |' * len(head)]
-    for name, r in result.items():
-        lines.append(f"| {name} | {r['cos_all']:+.3f} | {r['cos_coarse']:+.3f} "
-                     f"| {r['cos_fine']:+.3f} | {r['spearman_uniformity_coarse']:+.2f} "
-                     f"| {r['spearman_uniformity_fine']:+.2f} | {r['norm']:.3g} |")
-    return '\n'.join(lines) + '\n'
+    return markdown_table(head, ([
+        name, f"{r['cos_all']:+.3f}", f"{r['cos_coarse']:+.3f}", f"{r['cos_fine']:+.3f}",
+        f"{r['spearman_uniformity_coarse']:+.2f}", f"{r['spearman_uniformity_fine']:+.2f}",
+        f"{r['norm']:.3g}"] for name, r in result.items())) + '\n'

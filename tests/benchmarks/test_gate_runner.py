@@ -1,28 +1,28 @@
-"""The gate benchmark's bookkeeping: run names, rows, targets, data statistics."""
+"""The gate benchmark's bookkeeping: run groups, rows, targets, data statistics, and the
+committed reports regenerated from their JSON."""
 import os.path as osp
 
 import numpy as np
 import pytest
 
-from msvit_mm.analysis import gate_benchmark as gb
+from benchmarks.gate import report, runner
+from benchmarks.gate.synthetic_benchmark import (BENCHMARK_STYLES, CEILING, WALL,
+                                                 make_synthetic_benchmark,
+                                                 render_benchmark_scene)
 from msvit_mm.datasets.synthetic_ade20k import make_synthetic_ade20k
-from msvit_mm.datasets.synthetic_benchmark import (BENCHMARK_STYLES, CEILING, WALL,
-                                                   make_synthetic_benchmark,
-                                                   render_benchmark_scene)
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tests.helpers import ROOT, load_module
 
 
-def test_every_run_has_a_config():
-    for name in gb.run_names(levers=True):
-        assert osp.isfile(osp.join(REPO, gb.CONFIG_DIR, name + '.py')), name
-    assert gb.run_names()[0] == gb.STAGE1 and len(gb.run_names()) == 1 + len(gb.STAGE2)
+def test_run_groups():
+    names = runner.run_names()
+    assert names[0] == runner.STAGE1 == 'stage1-vit-t16' and len(names) == 12
+    levers = runner.run_names(('benchmark', 'lever'))
+    assert levers[:12] == names and len(levers) == 31
 
 
-def _result(name, miou, gmacs, learned=False, own=None):
-    res = dict(run=name + gb.STAGE2_SUFFIX, learned=learned,
-               stats=dict(mIoU=miou, gmacs_mean=gmacs, tokens_mean=40.0,
-                          coarse_ratio_mean=0.5, params_m=1.4, num_images=10))
+def _result(miou, gmacs, learned=False, own=None):
+    res = dict(learned=learned, stats=dict(mIoU=miou, gmacs_mean=gmacs, tokens_mean=40.0,
+                                           coarse_ratio_mean=0.5, params_m=1.4, num_images=10))
     if learned:
         res['calibration'] = dict(threshold=0.42)
     if own is not None:
@@ -31,21 +31,21 @@ def _result(name, miou, gmacs, learned=False, own=None):
 
 
 def test_targets_met_and_missed():
-    results = {r['run']: r for r in [
-        _result('vit-t32', 40.0, 0.04), _result('vit-t16-cont', 60.0, 0.08),
-        _result('random-0.5', 50.0, 0.06), _result('entropy-0.5', 53.0, 0.06),
-        _result('msvit-t-t0.5', 55.0, 0.0605, learned=True, own=(55.0, 51.0))]}
-    rows = [gb.table_row(r) for r in results.values()]
-    assert rows[-1]['run'] == 'msvit-t-t0.5 (t=0.420)' and rows[-1]['kind'] == 'msvit'
-    lines = gb.target_checks(rows, results)
+    results = {'vit-t32': _result(40.0, 0.04), 'vit-t16-continued': _result(60.0, 0.08),
+               'random-coarse0.5': _result(50.0, 0.06),
+               'entropy-coarse0.5': _result(53.0, 0.06),
+               'target0.5-gbas-weight5': _result(55.0, 0.0605, learned=True, own=(55.0, 51.0))}
+    rows = report.rows_of(results)
+    assert rows[-2]['run'] == 'target0.5-gbas-weight5 (t=0.420)' and rows[-2]['kind'] == 'msvit'
+    lines = report.target_checks(rows, results)
     assert lines[0].startswith('- [met] MSViT t0.5 vs random 0.5: +5.00')
     assert lines[1].startswith('- [met] MSViT t0.5 vs entropy 0.5: +2.00 mIoU at 0.8%')
     assert lines[2].startswith('- [missed] MSViT t0.5 vs ViT/16 continued: -5.00')
     assert lines[3].startswith('- [met] fixed MSViT t0.5, learned vs random decisions')
     # the chord from ViT/32 (0.04, 40) to ViT/16 (0.08, 60) is 50.25 at 0.0605 GMACs
-    assert lines[4] == ('- [met] msvit-t-t0.5 (t=0.420) vs the ViT/32-ViT/16 line at its '
-                        'GMACs: +4.75 mIoU (target > 0)')
-    assert gb.target_checks(rows[:2], results) == ['(not all runs are there)']
+    assert lines[4] == ('- [met] target0.5-gbas-weight5 (t=0.420) vs the ViT/32-ViT/16 line at '
+                        'its GMACs: +4.75 mIoU (target > 0)')
+    assert report.target_checks(rows[:2], results) == ['(not all runs are there)']
 
 
 def test_benchmark_scenes_mix_texture_and_isoluminant_classes():
@@ -61,7 +61,23 @@ def test_benchmark_scenes_mix_texture_and_isoluminant_classes():
 
 def test_benchmark_style_set_and_its_statistics(tmp_path):
     made = make_synthetic_benchmark(str(tmp_path), num_train=2, num_val=4, size=(64, 64))
-    share = gb.uniform_region_share(made['data_root'])
+    share = report.uniform_region_share(made['data_root'])
     assert share['num_images'] == 4 and 0.0 <= share['min'] <= share['mean'] <= share['max'] <= 1
-    with pytest.raises(FileExistsError, match='style'):  # another style: another set
+    with pytest.raises(FileExistsError, match='style'):  # another renderer: another set
         make_synthetic_ade20k(str(tmp_path), num_train=2, num_val=4, size=(64, 64))
+    with pytest.raises(ValueError, match='at least 4x4'):
+        make_synthetic_benchmark(str(tmp_path / 'small'), num_train=1, num_val=1, size=(3, 300))
+
+
+@pytest.mark.parametrize('doc', ['gate_benchmark', 'gate_levers'])
+def test_committed_report_is_regenerated_from_its_json(doc, tmp_path):
+    """``run.py --from-json`` writes the committed markdown again, byte for byte."""
+    tool = load_module(osp.join(ROOT, 'benchmarks/gate/run.py'), f'gate_run_{doc}')
+    out = tmp_path / f'{doc}.md'
+    tool.main(['--from-json', osp.join(ROOT, 'docs', f'{doc}.json'), '--out-md', str(out),
+               '--out-png', ''])
+    with open(osp.join(ROOT, 'docs', f'{doc}.md'), encoding='utf-8') as f:
+        committed = f.read()
+    regenerated = out.read_text(encoding='utf-8')
+    # the png link is the one line that depends on --out-png
+    assert regenerated == committed.replace(f'![mIoU vs GMACs]({doc}.png)\n\n', '')

@@ -1,5 +1,5 @@
-"""Benchmark helpers (msvit_mm/analysis/speed.py, speed_benchmark.py, train_benchmark.py) and
-a small run of the benchmark CLI.
+"""The speed harness (benchmarks/speed/: speed.py, speed_benchmark.py, train_benchmark.py) and
+a small run of its CLI (benchmark_packed.py).
 
 Timings are benchmarks, not tests: the helpers' arithmetic and plumbing are checked, timing
 with a fake clock.
@@ -9,11 +9,11 @@ import os.path as osp
 import pytest
 import torch
 
-from msvit_mm.analysis.speed import (build_pair, gate_macs_per_region, msvit_macs,
-                                     same_weights_vit, spread_masks, time_variants, vit_macs,
-                                     vit_sdpa_forward)
-from msvit_mm.analysis.speed_benchmark import BenchSettings, target_summary
-from msvit_mm.analysis.train_benchmark import bench_train
+from benchmarks.speed.speed import (build_pair, gate_macs_per_region, msvit_macs,
+                                    same_weights_vit, spread_masks, vit_macs, vit_sdpa_forward)
+from benchmarks.speed.speed_benchmark import BenchSettings, target_summary
+from benchmarks.speed.train_benchmark import bench_train, train_table
+from msvit_mm.analysis.throughput import time_variants
 from msvit_mm.engine.cli import load_config
 from tests.helpers import ROOT, assert_close_scaled, load_module
 
@@ -77,7 +77,7 @@ def test_time_variants_alternates_and_takes_the_median():
 
 
 def _benchmark_tool():
-    return load_module(osp.join(ROOT, 'tools/analysis_tools/benchmark_packed.py'),
+    return load_module(osp.join(ROOT, 'benchmarks/speed/benchmark_packed.py'),
                        'benchmark_packed')
 
 
@@ -142,7 +142,6 @@ def test_whole_segmentor_training_step_is_timed_and_counted():
 
 
 def test_train_table_shows_the_cuda_peak_only_when_measured():
-    from msvit_mm.analysis.train_benchmark import train_table
     row = dict(level='backbone', size=64, batch=2, variant='frozen@0', ratio=0., tokens_mean=16,
                seconds=0.1, vs_sdpa=1.0, vs_fine=1.0, macs_ratio=1.0, saved_mb=3.,
                cuda_peak_mb=float('nan'))

@@ -8,7 +8,8 @@ The result is read by mmseg's own ``ADE20KDataset``
 (``data_root=data/synthetic_ade/ADEChallengeData2016``, ``reduce_zero_label=True``). Rerunning
 with the same arguments does nothing; other arguments on an existing set need ``--overwrite``,
 which deletes only the files the earlier run wrote (listed in its ``synthetic_meta.json``); a
-root holding other .jpg/.png files is refused. See ``msvit_mm/datasets/synthetic_ade20k.py``.
+root holding other .jpg/.png files is refused. See ``msvit_mm/datasets/synthetic_ade20k.py``
+(the gate benchmark's scenes: ``benchmarks/gate/``).
 """
 import argparse
 import os.path as osp
@@ -18,7 +19,6 @@ import time
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
 from msvit_mm.datasets.synthetic_ade20k import DEFAULT_ROOT, make_synthetic_ade20k  # noqa: E402
-from msvit_mm.datasets.synthetic_benchmark import make_synthetic_benchmark  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -31,9 +31,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--size', type=int, nargs=2, default=(128, 128), metavar=('H', 'W'),
                         help='image height and width (default: 128 128)')
     parser.add_argument('--seed', type=int, default=0, help='seed of the set (default: 0)')
-    parser.add_argument('--style', choices=('demo', 'benchmark'), default='demo',
-                        help="'demo': the quick start's scenes; 'benchmark': the gate "
-                             'benchmark scenes (textured stuff, isoluminant boundaries)')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace a set this tool made with other arguments (only the '
                              'files it wrote are deleted)')
@@ -46,10 +43,10 @@ def main(argv=None) -> None:
         if getattr(args, name) < 0:
             sys.exit(f'error: --{name.replace("_", "-")} must be >= 0')
     start = time.perf_counter()
-    make = make_synthetic_benchmark if args.style == 'benchmark' else make_synthetic_ade20k
     try:
-        info = make(args.root, num_train=args.num_train, num_val=args.num_val, size=args.size,
-                    seed=args.seed, overwrite=args.overwrite)
+        info = make_synthetic_ade20k(args.root, num_train=args.num_train,
+                                     num_val=args.num_val, size=args.size, seed=args.seed,
+                                     overwrite=args.overwrite)
     except ValueError as err:
         sys.exit(f'error: --{str(err).split("=")[0].replace("_", "-")}: {err}')
     except FileExistsError as err:
