@@ -17,7 +17,7 @@ CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), r
 
 
 DOCS = [osp.join(REPO, 'README.md')] + sorted(glob.glob(osp.join(REPO, 'docs', '*.md')))
-NAMED = r'(?:configs|tools|scripts|docs)/[\w./*+-]+\.(?:py|sh|md|png)'
+NAMED = r'(?<![\w/.])(?:benchmarks|configs|tools|scripts|docs)/[\w./*+-]+\.(?:py|sh|md|png)'
 
 
 def test_every_file_the_docs_name_exists():
