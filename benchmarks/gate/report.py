@@ -26,6 +26,8 @@ META_KEY = '_report'
 # how the rank correlations in results were computed (meta 'rank_correlation'); results
 # without the key were computed with ordinal ranks (ties broken by position)
 ORDINAL = 'ordinal'
+# what msvit_mm.analysis.gate_quality computes now (run.py writes it into new results)
+RANK_CORRELATION = ORDINAL
 
 
 def load_results(path: str) -> Tuple[Dict[str, dict], dict]:

@@ -94,7 +94,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     results = {name: runner.evaluate(name, args.work_root, args.num_images)
                for name in names if name != runner.STAGE1}
     meta = dict(command=' '.join(['python'] + [shlex.quote(a) for a in sys.argv]),
-                minutes=(time.time() - start) / 60, rank_correlation=report.ORDINAL,
+                minutes=(time.time() - start) / 60, rank_correlation=report.RANK_CORRELATION,
                 data_share=report.uniform_region_share(made['data_root']))
     print(write_report(results, meta, args.out_md, args.out_png))
     report.save_results(osp.splitext(args.out_md)[0] + '.json', results, meta)

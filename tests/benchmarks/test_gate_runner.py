@@ -4,6 +4,10 @@ import os.path as osp
 
 import numpy as np
 import pytest
+import torch
+from mmengine.config import Config
+from mmengine.model import revert_sync_batchnorm
+from mmseg.registry import MODELS
 
 from benchmarks.gate import report, runner
 from benchmarks.gate.synthetic_benchmark import (BENCHMARK_STYLES, CEILING, WALL,
@@ -11,6 +15,7 @@ from benchmarks.gate.synthetic_benchmark import (BENCHMARK_STYLES, CEILING, WALL
                                                  render_benchmark_scene)
 from msvit_mm.datasets.synthetic_ade20k import make_synthetic_ade20k
 from tests.helpers import ROOT, load_module
+from tests.tools.conftest import tiny_data_root  # noqa: F401 (fixture)
 
 
 def test_run_groups():
@@ -81,3 +86,39 @@ def test_committed_report_is_regenerated_from_its_json(doc, tmp_path):
     regenerated = out.read_text(encoding='utf-8')
     # the png link is the one line that depends on --out-png
     assert regenerated == committed.replace(f'![mIoU vs GMACs]({doc}.png)\n\n', '')
+
+
+def test_run_plan_trains_once_and_names_the_log_of_a_failure(tmp_path):
+    ckpt = tmp_path / 'run' / 'iter_300.pth'
+    plan = dict(name='run', checkpoint=str(ckpt), log=str(tmp_path / 'run.log'),
+                cmd=['python', '-c', f"import os; os.makedirs('{ckpt.parent}', exist_ok=True); "
+                     f"open('{ckpt}', 'w').write('x'); print('trained')"])
+    logs = []
+    assert runner.run_plan(plan, str(tmp_path), logs.append) == str(ckpt)
+    assert (tmp_path / 'run.log').read_text().strip() == 'trained'
+    assert runner.run_plan(dict(plan, cmd=['false']), str(tmp_path), logs.append) == str(ckpt)
+    assert logs[-1] == 'done: run'  # the checkpoint exists: not trained again
+    with pytest.raises(RuntimeError, match='run.log'):
+        runner.run_plan(dict(plan, checkpoint=str(tmp_path / 'other.pth'), cmd=['false']),
+                        str(tmp_path), logs.append)
+
+
+def test_evaluate_a_learned_run_from_its_written_config(tmp_path, tiny_data_root):
+    """A learned run's evaluation: calibrated to its target, gate quality, the study; cached."""
+    name, root = 'target0.5-gbas-weight1', str(tmp_path)
+    path = runner.write_config(name, root)
+    cfg = Config.fromfile(path)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = tiny_data_root
+    cfg.model.backbone.num_layers, cfg.model.backbone.out_indices = 4, [0, 1, 2, 3]
+    cfg.dump(path)
+    torch.manual_seed(0)
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()),
+               osp.join(root, name, 'iter_300.pth'))
+    out = runner.evaluate(name, root, num_images=2, log=lambda _: None)
+    assert out['learned'] and out['target'] == 0.5 and out['stats']['num_images'] == 2
+    assert abs(out['calibration']['coarse_ratio'] - 0.5) <= 1 / 64  # 16 images x 16 regions
+    assert out['gate_quality']['num_images'] == 2
+    assert set(out['straight_through']) == {'all_coarse', 'all_fine'}
+    assert runner.evaluate(name, root, log=pytest.fail) == out  # cached: nothing recomputed
