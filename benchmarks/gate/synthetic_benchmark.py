@@ -1,9 +1,9 @@
 """Generated scenes where pixel detail and semantics disagree: the gate benchmark's data.
 
-On the quick-start scenes (``msvit_mm.datasets.synthetic_ade20k.render_scene``) every stuff region is smooth
-and every object textured, so "low pixel entropy" is nearly the same as "one class" and a
-training-free rule is almost an oracle. Real scenes are not like that, and this renderer
-adds what ADE20K has and the quick-start scenes lack:
+On the quick-start scenes (``msvit_mm.datasets.synthetic_ade20k.render_scene``) every stuff
+region is smooth and every object textured, so "low pixel entropy" is nearly the same as "one
+class" and a training-free rule is almost an oracle. Real scenes are not like that, and this
+renderer adds what ADE20K has and the quick-start scenes lack:
 
 - **textured stuff that is one class**: grass (dots), foliage (checker), water (stripes),
   carpet (diagonal); a rule sees detail, but the region needs no fine tokens;
@@ -16,7 +16,8 @@ adds what ADE20K has and the quick-start scenes lack:
 
 Labels are ADE20K ids (0 = other, ignored after ``reduce_zero_label``), as in
 :mod:`msvit_mm.datasets.synthetic_ade20k`, whose things (textured objects) are reused; the
-sets are written by :func:`msvit_mm.datasets.ade20k_writer.write_ade20k_set`. Pure numpy.
+sets are written by :func:`msvit_mm.datasets.ade20k_writer.write_ade20k_set` (into
+``data/synthetic_bench`` by ``benchmarks/gate/run.py``). Pure numpy.
 """
 from typing import Dict, Sequence, Tuple
 

@@ -4,9 +4,9 @@ A measurement is one pass of ``model.predict`` (what ``test_step`` runs after th
 preprocessor: whole or sliding-window inference, the resize back to the image's shape and
 the argmax) over every batch, under ``torch.no_grad`` in eval mode. Several models are timed
 in the same run, alternating pass by pass (ABBA order, so a slow drift of the machine weighs
-on each alike: :func:`time_variants`), after warm-up passes; a ratio
-of the medians is what a noisy machine can tell (docs/design.md, "Counting FLOPs and time"). On CUDA a pass ends with
-a synchronization before the clock is read.
+on each alike: :func:`time_variants`), after warm-up passes; a ratio of the medians is what a
+noisy machine can tell (docs/design.md, "Counting FLOPs and time"). On CUDA a pass ends with a
+synchronization before the clock is read.
 
 Example::
 
