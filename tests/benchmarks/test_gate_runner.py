@@ -15,7 +15,6 @@ from benchmarks.gate.synthetic_benchmark import (BENCHMARK_STYLES, CEILING, WALL
                                                  render_benchmark_scene)
 from msvit_mm.datasets.synthetic_ade20k import make_synthetic_ade20k
 from tests.helpers import ROOT, load_module
-from tests.tools.conftest import tiny_data_root  # noqa: F401 (fixture)
 
 
 def test_run_groups():

@@ -8,8 +8,8 @@ from benchmarks.studies.gradient_agreement import gradient_agreement
 from benchmarks.studies.straight_through import straight_through_signal
 from msvit_mm.analysis.loading import build_model, build_val_dataset
 from tests.helpers import load_module
-from tests.tools.conftest import REPO, SMALL_CONFIG, tiny_data_root  # noqa: F401 (fixture)
-from tests.tools.test_gate_quality import _config, _options, checkpoint  # noqa: F401 (fixture)
+from tests.tools.conftest import REPO, SMALL_CONFIG
+from tests.tools.test_gate_quality import _config, _options
 
 
 def test_straight_through_signal(checkpoint, tiny_data_root):
