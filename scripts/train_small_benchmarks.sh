@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Train the five small configs of the README's Benchmarks table on the embedded dataset
-# (CPU; about 6-10 minutes each on 2 cores), into work_dirs/bench/<config name>/.
+# Train the five small configs of docs/benchmarks_synthetic.md on the embedded dataset (CPU;
+# about 6-10 minutes each on 2 cores), into work_dirs/bench/<config name>/, then print the
+# command that tabulates them. (The gate benchmark has its own runner:
+# python benchmarks/gate/run.py, see benchmarks/gate/README.md.)
 #   bash scripts/train_small_benchmarks.sh [PYTHON]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,3 +18,4 @@ for cfg in \
     if [ -f "work_dirs/bench/$name/iter_800.pth" ]; then echo "done: $name"; continue; fi
     "$PY" tools/train.py "$cfg" --work-dir "work_dirs/bench/$name"
 done
+echo "table: $PY tools/analysis_tools/msvit_table.py work_dirs/bench/* --out-md docs/benchmarks_synthetic.md --out-png docs/benchmarks_synthetic.png"

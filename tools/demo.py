@@ -32,7 +32,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 from msvit_mm.analysis.baselines import majority_class_miou  # noqa: E402
 from msvit_mm.analysis.flops import count_images, summarize  # noqa: E402
-from msvit_mm.analysis.gate_benchmark import target_coarse_ratio  # noqa: E402
+from msvit_mm.analysis.gate_quality import target_coarse_ratio  # noqa: E402
 from msvit_mm.analysis.gate_quality import calibrate, gate_quality, summary_line  # noqa: E402
 from msvit_mm.analysis.gate_vis import gate_picture  # noqa: E402
 from msvit_mm.analysis.loading import (build_train_images, preprocessed,  # noqa: E402

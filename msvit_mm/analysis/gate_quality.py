@@ -22,9 +22,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..ops.patchify import pad_to_multiple
-from ..ops.region_scores import (calibrate_threshold, label_uniformity, rate_counts, region_entropy, region_std,
-                                 topk_regions)
+from ..ops.region_scores import (calibrate_threshold, label_uniformity, rate_counts,
+                                 region_entropy, region_std, topk_regions)
 from .loading import has_learned_gate, preprocessed
+from .markdown import markdown_table
+from .metrics import area_metrics, sample_areas
+
+__all__ = ['RULES', 'calibrate', 'gate_quality', 'gate_statistics', 'labels_on_inputs',
+           'markdown', 'predict_with_mask', 'source_scores', 'summary_line',
+           'target_coarse_ratio']
 
 RULES = ('std', 'entropy')
 
@@ -55,7 +61,7 @@ def predict_with_mask(model: nn.Module, inputs: Tensor, data_samples: list,
         return model.postprocess_result(seg_logits, data_samples)
 
 
-def _labels(data_samples: list, hw: Tuple[int, int]) -> Tensor:
+def labels_on_inputs(data_samples: list, hw: Tuple[int, int]) -> Tensor:
     """[B, H, W] long ground truth on the input grid (nearest resize if the sizes differ)."""
     labels = torch.stack([s.gt_sem_seg.data[0] for s in data_samples]).long()
     if tuple(labels.shape[-2:]) != tuple(hw):
@@ -81,21 +87,6 @@ def source_scores(inputs: Tensor, labels: Tensor, gate_probs: Optional[Tensor],
         gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(image_index))
         scores[f'random{seed}'] = torch.rand((inputs.shape[0],) + grid, generator=gen)
     return scores
-
-
-def _areas(pred: list, data_samples: list, num_classes: int, ignore_index: int):
-    from mmseg.evaluation import IoUMetric
-
-    out = [IoUMetric.intersect_and_union(p.pred_sem_seg.data.squeeze(0).cpu(),
-                                         s.gt_sem_seg.data.squeeze(0).cpu(), num_classes,
-                                         ignore_index) for p, s in zip(pred, data_samples)]
-    return [sum(parts) for parts in zip(*out)]
-
-
-def _miou(areas) -> float:
-    inter, union = areas[0].double(), areas[1].double()
-    iou = inter / union
-    return float(np.nanmean(iou[union > 0].numpy()) * 100)
 
 
 def _rank(x: Tensor) -> Tensor:
@@ -152,7 +143,7 @@ def gate_quality(model: nn.Module, dataset, num_images: Optional[int] = None,
         inputs, samples = batch['inputs'], batch['data_samples']
         with torch.no_grad():
             _, aux = backbone.forward_with_aux(inputs)
-        labels = _labels(samples, inputs.shape[-2:])
+        labels = labels_on_inputs(samples, inputs.shape[-2:])
         scores = source_scores(inputs, labels, aux['gate_probs'] if learned else None, size,
                                num_classes, seeds, index, ignore)
         regions = scores['std'][0].numel()
@@ -168,7 +159,7 @@ def gate_quality(model: nn.Module, dataset, num_images: Optional[int] = None,
                 mask = (aux['coarse_mask'] if (budget, source) == ('own', 'learned')
                         else topk_regions(score, counts))
                 pred = predict_with_mask(model, inputs, samples, mask)
-                got = _areas(pred, samples, num_classes, ignore)
+                got = sample_areas(pred, samples, num_classes, ignore)
                 key = (budget, source)
                 areas[key] = got if key not in areas else [a + b for a, b in zip(areas[key], got)]
         if bar is not None:
@@ -179,11 +170,11 @@ def gate_quality(model: nn.Module, dataset, num_images: Optional[int] = None,
         row: Dict[str, object] = dict(budget=budget, coarse_ratio=float(np.mean(shares[budget])))
         for source in sources:
             if source == 'random':
-                vals = [_miou(areas[(budget, f'random{s}')]) for s in seeds]
+                vals = [area_metrics(areas[(budget, f'random{s}')])['mIoU'] for s in seeds]
                 row.update(random=float(np.mean(vals)), random_min=min(vals),
                            random_max=max(vals))
             else:
-                row[source] = _miou(areas[(budget, source)])
+                row[source] = area_metrics(areas[(budget, source)])['mIoU']
         rows.append(row)
     out = dict(rows=rows, sources=sources, num_images=n, learned=learned, seeds=list(seeds))
     if learned:
@@ -204,18 +195,15 @@ def markdown(result: Dict[str, object]) -> str:
     sources = result['sources']
     head = ['coarse share per image', 'coarse ratio'] + [
         'random (mean, min-max)' if s == 'random' else s for s in sources]
-    lines = ['| ' + ' | '.join(head) + ' |', '|' + ' --- |' * len(head)]
+    rows = []
     for row in result['rows']:
-        name = "the gate's own counts" if row['budget'] == 'own' else row['budget']
-        cells = [name, f"{row['coarse_ratio']:.3f}"]
+        cells = ["the gate's own counts" if row['budget'] == 'own' else row['budget'],
+                 f"{row['coarse_ratio']:.3f}"]
         for s in sources:
-            if s == 'random':
-                cells.append(f"{row['random']:.2f} ({row['random_min']:.2f}-"
-                             f"{row['random_max']:.2f})")
-            else:
-                cells.append(f'{row[s]:.2f}')
-        lines.append('| ' + ' | '.join(cells) + ' |')
-    return '\n'.join(lines) + '\n'
+            cells.append(f"{row['random']:.2f} ({row['random_min']:.2f}-{row['random_max']:.2f})"
+                         if s == 'random' else f'{row[s]:.2f}')
+        rows.append(cells)
+    return markdown_table(head, rows) + '\n'
 
 
 def summary_line(result: Dict[str, object], budget: str = '0.5') -> Optional[str]:
@@ -228,6 +216,14 @@ def summary_line(result: Dict[str, object], budget: str = '0.5') -> Optional[str
             f"std rule {row['std']:.2f} ({row['learned'] - row['std']:+.2f}), "
             f"entropy rule {row['entropy']:.2f}, oracle {row['oracle']:.2f}")
 
+
+def target_coarse_ratio(cfg) -> Optional[float]:
+    """The first ``target_coarse_ratio`` among the config's gate losses (None if none): the
+    share a learned gate is calibrated to."""
+    losses = cfg.model.get('gate_loss') or []
+    losses = losses if isinstance(losses, (list, tuple)) else [losses]
+    targets = [lo['target_coarse_ratio'] for lo in losses if 'target_coarse_ratio' in lo]
+    return float(targets[0]) if targets else None
 
 
 def calibrate(model: nn.Module, dataset, target: float, num_images: Optional[int] = None
@@ -260,82 +256,3 @@ def _spearman(a: Tensor, b: Tensor) -> float:
     ra, rb = ra - ra.mean(), rb - rb.mean()
     den = float(ra.norm() * rb.norm())
     return float((ra * rb).sum()) / den if den > 0 else float('nan')
-
-
-def train_without_noise(model: nn.Module) -> None:
-    """Training mode, but batch norm, dropout and stochastic depth as at inference: gradients
-    of the same images are then the same in every run (the gate's are what is compared)."""
-    from mmcv.cnn.bricks.drop import DropPath
-
-    model.train()
-    for m in model.modules():
-        if isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.modules.dropout._DropoutNd,
-                          DropPath)):
-            m.eval()
-
-
-def preprocessed_batches(model: nn.Module, dataset, num_images: int, batch_size: int):
-    """Yield (inputs [B, C, H, W], data samples) of the first ``num_images`` images of
-    ``dataset``, as the model's data preprocessor gives them at inference."""
-    from mmengine.dataset import pseudo_collate
-
-    n = min(num_images, len(dataset))
-    for start in range(0, n, batch_size):
-        batch = model.data_preprocessor(
-            pseudo_collate([dataset[i] for i in range(start, min(n, start + batch_size))]),
-            training=False)
-        yield batch['inputs'], batch['data_samples']
-
-
-def gate_logit_grad(model: nn.Module, x: Tensor, samples: list, mask: Tensor,
-                    execution: Optional[str] = None, counterfactual: Optional[str] = None
-                    ) -> Tensor:
-    """d(decode loss)/d(gate logits) [B * Hc * Wc] with the decisions ``mask`` forced, in
-    ``execution`` / ``counterfactual`` (None: the backbone's own, as ``forward_with_aux``);
-    the parameters' gradients are cleared first."""
-    model.zero_grad()
-    feats, aux = model.backbone.forward_with_aux(x, mask, execution, counterfactual)
-    aux['gate_logits'].retain_grad()
-    losses = model.decode_head.loss(feats, samples, model.train_cfg)
-    sum(v for k, v in losses.items() if 'loss' in k).backward()
-    return aux['gate_logits'].grad.detach().flatten()
-
-
-def straight_through_signal(model: nn.Module, dataset, num_images: int = 64,
-                            batch_size: int = 8) -> Dict[str, Dict[str, float]]:
-    """What the straight-through gradient tells the gate, with every region coarse or fine.
-
-    On the first ``num_images`` images (as inference loads them), the decode head's loss is
-    back-propagated through masked execution with all decisions forced coarse, then fine
-    (batch norm, dropout and stochastic depth in eval mode, nothing updated); ``dL/dlogit > 0`` means "rather fine".
-
-    Returns:
-        for ``'all_coarse'`` and ``'all_fine'``: ``wants_fine`` (share of regions whose
-        gradient says fine), ``spearman_std`` / ``spearman_uniformity`` (rank correlation of
-        the gradient with the region's pixel std / label uniformity, over all regions).
-    """
-    backbone = model.backbone
-    size = backbone.tokenizer.coarse_patch_size
-    num_classes = len(dataset.metainfo['classes'])
-    was_training = model.training
-    train_without_noise(model)
-    grads: Dict[str, List[Tensor]] = {'all_coarse': [], 'all_fine': []}
-    stds, unis = [], []
-    try:
-        for x, samples in preprocessed_batches(model, dataset, num_images, batch_size):
-            padded = pad_to_multiple(x, size)
-            grid = (x.shape[0], padded.shape[-2] // size, padded.shape[-1] // size)
-            for key, value in (('all_coarse', True), ('all_fine', False)):
-                grads[key].append(gate_logit_grad(model, x, samples, torch.full(grid, value),
-                                                  execution='masked'))
-            stds.append(region_std(padded, size).flatten())
-            unis.append(label_uniformity(_labels(samples, x.shape[-2:]), size,
-                                         num_classes).flatten())
-    finally:
-        model.zero_grad()
-        model.train(was_training)
-    std, uni = torch.cat(stds), torch.cat(unis)
-    return {key: dict(wants_fine=float((torch.cat(g) > 0).float().mean()),
-                      spearman_std=_spearman(torch.cat(g), std),
-                      spearman_uniformity=_spearman(torch.cat(g), uni))
-            for key, g in grads.items()}

@@ -72,14 +72,33 @@ def _build_dataset(dataset_cfg, hint: str):
     return dataset
 
 
-def preprocessed(model: nn.Module, dataset, num: int) -> Iterator[dict]:
-    """The first ``num`` samples as inference sees them.
+def preprocessed(model: nn.Module, dataset, num: int, batch_size: int = 1) -> Iterator[dict]:
+    """The first ``num`` samples as inference sees them, ``batch_size`` at a time.
 
-    Yields ``dict(inputs=[1, 3, H, W] normalized, data_samples=[SegDataSample])``.
+    The data preprocessor stacks a test batch only when the image sizes agree, so a batch
+    holds images of one size: consecutive images of equal size go together; a size's last
+    batch may be smaller (those come at the end, in the order the sizes first appeared).
+
+    Yields ``dict(inputs=[B, 3, H, W] normalized, data_samples=[SegDataSample] * B)``.
     """
-    for i in range(min(num, len(dataset))):
+    if batch_size < 1:
+        raise ValueError(f'batch_size={batch_size} must be >= 1')
+    pending: dict = {}  # image size -> samples not yet yielded
+
+    def collate(samples: list) -> dict:
         with torch.no_grad():
-            yield model.data_preprocessor(pseudo_collate([dataset[i]]), training=False)
+            return model.data_preprocessor(pseudo_collate(samples), training=False)
+
+    for i in range(min(num, len(dataset))):
+        sample = dataset[i]
+        group = pending.setdefault(tuple(sample['inputs'].shape[-2:]), [])
+        group.append(sample)
+        if len(group) == batch_size:
+            yield collate(group)
+            group.clear()
+    for group in pending.values():
+        if group:
+            yield collate(group)
 
 
 def preprocessed_inputs(model: nn.Module, dataset, num: int) -> Iterator[Tensor]:

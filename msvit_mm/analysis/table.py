@@ -28,6 +28,8 @@ from torch import nn
 from .flops import count_images, summarize
 from .loading import (build_model, build_val_dataset, has_learned_gate, load_config,
                       preprocessed)
+from .markdown import markdown_table as _table
+from .metrics import area_metrics
 
 __all__ = ['COLUMNS', 'evaluate_and_count', 'find_run', 'logged_validation', 'markdown_table',
            'plot_miou_vs_gmacs', 'run_kind', 'table_rows']
@@ -114,12 +116,10 @@ def iou_metric(cfg: Config):
 
 
 def iou_summary(metric, results: list) -> Dict[str, float]:
-    """``aAcc``, ``mIoU``, ``mAcc`` (percent, 2 decimals) as ``IoUMetric.compute_metrics``
-    gives them, without its per-class table in the log."""
+    """``aAcc``, ``mIoU``, ``mAcc`` (percent, 2 decimals) of an ``IoUMetric``'s processed
+    results, as its ``compute_metrics`` gives them, without its per-class table in the log."""
     areas = [sum(parts) for parts in zip(*results)]
-    ret = metric.total_area_to_metrics(*areas, metric.metrics, metric.nan_to_num, metric.beta)
-    return {('aAcc' if k == 'aAcc' else 'm' + k): float(np.round(np.nanmean(v) * 100, 2))
-            for k, v in ret.items() if k in ('aAcc', 'IoU', 'Acc')}
+    return {k: float(np.round(v, 2)) for k, v in area_metrics(areas, metric.nan_to_num).items()}
 
 
 def evaluate_and_count(model: nn.Module, dataset, num_images: int, metric=None,
@@ -221,11 +221,10 @@ def table_rows(work_dirs: Sequence[str], num_images: Optional[int] = None,
 
 def markdown_table(rows: Sequence[Dict[str, object]]) -> str:
     """The rows as a Markdown table (:data:`COLUMNS`), with a note on where mIoU comes from."""
-    lines = ['| ' + ' | '.join(COLUMNS) + ' |',
-             '| --- | --- | ' + ' | '.join(['---:'] * (len(COLUMNS) - 2)) + ' |']
-    for r in rows:
-        lines.append(f"| {r['run']} | {r['kind']} | {r['mIoU']:.2f} | {r['gmacs']:.3f} | "
-                     f"{r['tokens']:.1f} | {r['coarse_ratio']:.3f} | {r['params_m']:.2f} |")
+    table = _table(COLUMNS, ([r['run'], r['kind'], f"{r['mIoU']:.2f}", f"{r['gmacs']:.3f}",
+                              f"{r['tokens']:.1f}", f"{r['coarse_ratio']:.3f}",
+                              f"{r['params_m']:.2f}"] for r in rows),
+                   right=[False, False] + [True] * (len(COLUMNS) - 2))
     evaluated = [r for r in rows if r['miou_source'] == 'evaluated']
     notes = [f"GMACs, tokens/img, coarse ratio: mean over {rows[0]['num_images']} validation "
              'images with the real gate decisions (fvcore MACs: backbone + neck + decode head).'
@@ -238,7 +237,7 @@ def markdown_table(rows: Sequence[Dict[str, object]]) -> str:
                      + '; the others: the run\'s own validation at its last checkpoint.')
     elif rows:
         notes.append('mIoU: each run\'s own validation at its last checkpoint.')
-    return '\n'.join(lines + [''] + notes)
+    return '\n'.join([table, ''] + notes)
 
 
 def shared_suffix(names: Sequence[str]) -> str:

@@ -4,9 +4,9 @@ A measurement is one pass of ``model.predict`` (what ``test_step`` runs after th
 preprocessor: whole or sliding-window inference, the resize back to the image's shape and
 the argmax) over every batch, under ``torch.no_grad`` in eval mode. Several models are timed
 in the same run, alternating pass by pass (ABBA order, so a slow drift of the machine weighs
-on each alike: :func:`msvit_mm.analysis.speed.time_variants`), after warm-up passes; a ratio
-of the medians is what a noisy machine can tell (docs/design.md, "Counting FLOPs and time"). On CUDA a pass ends with
-a synchronization before the clock is read.
+on each alike: :func:`time_variants`), after warm-up passes; a ratio of the medians is what a
+noisy machine can tell (docs/design.md, "Counting FLOPs and time"). On CUDA a pass ends with a
+synchronization before the clock is read.
 
 Example::
 
@@ -14,37 +14,49 @@ Example::
     results = compare({'msvit': (model, batches), 'vit': (vit, vit_batches)}, repeat=5)
     results['msvit']['images_per_s'] / results['vit']['images_per_s']
 """
-from typing import Dict, List, Sequence, Tuple
+import statistics
+import time
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import torch
-from mmengine.dataset import pseudo_collate
 from torch import nn
 
-__all__ = ['compare', 'image_batches', 'predict_batch', 'run_pass', 'token_stats']
+from .loading import preprocessed
+
+__all__ = ['compare', 'image_batches', 'predict_batch', 'run_pass', 'time_variants',
+           'token_stats']
+
+
+def time_variants(fns: Dict[str, Callable[[], object]], repeats: int = 5, warmup: int = 1,
+                  clock: Callable[[], float] = time.perf_counter) -> Dict[str, float]:
+    """Median seconds of each variant over ``repeats`` rounds (after ``warmup`` rounds).
+
+    Every round runs every variant once; the order alternates between rounds (as given,
+    then reversed), so drifts of a noisy machine hit all variants alike. ``clock``: seconds,
+    read before and after each call.
+    """
+    names = list(fns)
+    times: Dict[str, list] = {n: [] for n in names}
+    for r in range(warmup + repeats):
+        for name in (names if r % 2 == 0 else names[::-1]):
+            start = clock()
+            fns[name]()
+            if r >= warmup:
+                times[name].append(clock() - start)
+    return {n: statistics.median(t) for n, t in times.items()}
 
 
 def image_batches(model: nn.Module, dataset, num_images: int, batch_size: int) -> List[dict]:
     """The first ``num_images`` samples as batches of one image size each, preprocessed.
 
-    Images are grouped by their size after the test pipeline (mmseg's preprocessor stacks a
-    test batch only when sizes agree); each group is cut into batches of ``batch_size``, the
-    last one possibly smaller.
+    :func:`~msvit_mm.analysis.loading.preprocessed`'s batches: images of one size after the
+    test pipeline each (mmseg's preprocessor stacks a test batch only when sizes agree), a
+    size's last batch possibly smaller.
 
     Returns:
         ``dict(inputs=[B, 3, H, W] normalized on the model's device, data_samples=[B])`` each.
     """
-    if batch_size < 1:
-        raise ValueError(f'batch_size={batch_size} must be >= 1')
-    by_size: Dict[tuple, list] = {}
-    for i in range(min(num_images, len(dataset))):
-        sample = dataset[i]
-        by_size.setdefault(tuple(sample['inputs'].shape[-2:]), []).append(sample)
-    batches = []
-    for samples in by_size.values():
-        for start in range(0, len(samples), batch_size):
-            with torch.no_grad():
-                batches.append(model.data_preprocessor(
-                    pseudo_collate(samples[start:start + batch_size]), training=False))
+    batches = list(preprocessed(model, dataset, num_images, batch_size))
     if not batches:
         raise ValueError('no images to time (empty dataset or num_images < 1)')
     return batches
@@ -68,7 +80,7 @@ def compare(runs: Dict[str, Tuple[nn.Module, Sequence[dict]]], repeat: int = 5,
             warmup: int = 1) -> Dict[str, Dict[str, float]]:
     """Time each model on its batches, passes alternating between the models.
 
-    The rounds are :func:`msvit_mm.analysis.speed.time_variants`' (one pass of every model
+    The rounds are :func:`time_variants`' (one pass of every model
     per round, order reversed every other round, median over rounds).
 
     Args:
@@ -81,8 +93,6 @@ def compare(runs: Dict[str, Tuple[nn.Module, Sequence[dict]]], repeat: int = 5,
         ``images_per_s`` (images of a pass / ``pass_s``), ``latency_ms`` (``pass_s`` per
         batch) and ``ms_per_image``).
     """
-    from .speed import time_variants
-
     if repeat < 1:
         raise ValueError(f'repeat={repeat} must be >= 1')
     for model, _ in runs.values():

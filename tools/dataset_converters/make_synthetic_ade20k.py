@@ -8,7 +8,8 @@ The result is read by mmseg's own ``ADE20KDataset``
 (``data_root=data/synthetic_ade/ADEChallengeData2016``, ``reduce_zero_label=True``). Rerunning
 with the same arguments does nothing; other arguments on an existing set need ``--overwrite``,
 which deletes only the files the earlier run wrote (listed in its ``synthetic_meta.json``); a
-root holding other .jpg/.png files is refused. See ``msvit_mm/datasets/synthetic_ade20k.py``.
+root holding other .jpg/.png files is refused. See ``msvit_mm/datasets/synthetic_ade20k.py``
+(the gate benchmark's scenes: ``benchmarks/gate/``).
 """
 import argparse
 import os.path as osp
@@ -30,9 +31,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--size', type=int, nargs=2, default=(128, 128), metavar=('H', 'W'),
                         help='image height and width (default: 128 128)')
     parser.add_argument('--seed', type=int, default=0, help='seed of the set (default: 0)')
-    parser.add_argument('--style', choices=('demo', 'benchmark'), default='demo',
-                        help="'demo': the quick start's scenes; 'benchmark': the gate "
-                             'benchmark scenes (textured stuff, isoluminant boundaries)')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace a set this tool made with other arguments (only the '
                              'files it wrote are deleted)')
@@ -44,13 +42,13 @@ def main(argv=None) -> None:
     for name in ('num_train', 'num_val'):
         if getattr(args, name) < 0:
             sys.exit(f'error: --{name.replace("_", "-")} must be >= 0')
-    if min(args.size) < 1:
-        sys.exit('error: --size H W must be positive')
     start = time.perf_counter()
     try:
-        info = make_synthetic_ade20k(args.root, num_train=args.num_train, num_val=args.num_val,
-                                     size=args.size, seed=args.seed, overwrite=args.overwrite,
-                                     style=args.style)
+        info = make_synthetic_ade20k(args.root, num_train=args.num_train,
+                                     num_val=args.num_val, size=args.size, seed=args.seed,
+                                     overwrite=args.overwrite)
+    except ValueError as err:
+        sys.exit(f'error: --{str(err).split("=")[0].replace("_", "-")}: {err}')
     except FileExistsError as err:
         sys.exit(f'error: {err}')
     took = time.perf_counter() - start

@@ -1,0 +1,1 @@
+"""The gate benchmark: MSViT against chance and pixel rules on generated scenes."""

@@ -1,0 +1,1 @@
+"""The speed harness: packed MSViT against ViT, inference and training steps."""

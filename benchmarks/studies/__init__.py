@@ -1,0 +1,1 @@
+"""One-off studies of the gate's training signal (estimators, gradients)."""

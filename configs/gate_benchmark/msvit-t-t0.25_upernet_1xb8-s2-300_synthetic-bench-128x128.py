@@ -1,4 +1,0 @@
-# Gate benchmark, stage 2: MSViT as msvit-t-t0.5_..., the gate trained towards 0.25 coarse
-# regions; reported at the threshold calibrated to 0.25 on the train set.
-_base_ = ['./msvit-t-t0.5_upernet_1xb8-s2-300_synthetic-bench-128x128.py']
-model = dict(gate_loss=dict(target_coarse_ratio=0.25))
