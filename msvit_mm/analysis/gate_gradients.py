@@ -18,9 +18,9 @@ from torch import Tensor, nn
 
 from ..ops.patchify import pad_to_multiple
 from ..ops.region_scores import label_uniformity
-from .gate_quality import (_labels, _spearman, gate_logit_grad, preprocessed_batches,
-                           train_without_noise)
+from .gate_quality import _labels, gate_logit_grad, preprocessed_batches, train_without_noise
 from .speed import spread_masks
+from .stats import format_corr, spearman
 from .train_benchmark import LEARNING_FORMS
 
 __all__ = ['gradient_agreement', 'agreement_markdown']
@@ -33,7 +33,7 @@ def _cosine(a: Tensor, b: Tensor) -> float:
 
 def _rank_corr(g: Tensor, u: Tensor) -> float:
     """Spearman of g with u; nan where g is constant (a form that sends no gradient)."""
-    return _spearman(g, u) if g.numel() and bool((g != g[0]).any()) else float('nan')
+    return spearman(g, u)
 
 
 def gradient_agreement(model: nn.Module, dataset, ratio: float = 0.5, num_images: int = 64,
@@ -92,6 +92,6 @@ def agreement_markdown(result: Dict[str, Dict[str, float]]) -> str:
     lines = ['| ' + ' | '.join(head) + ' |', '|' + ' --- |' * len(head)]
     for name, r in result.items():
         lines.append(f"| {name} | {r['cos_all']:+.3f} | {r['cos_coarse']:+.3f} "
-                     f"| {r['cos_fine']:+.3f} | {r['spearman_uniformity_coarse']:+.2f} "
-                     f"| {r['spearman_uniformity_fine']:+.2f} | {r['norm']:.3g} |")
+                     f"| {r['cos_fine']:+.3f} | {format_corr(r['spearman_uniformity_coarse'])} "
+                     f"| {format_corr(r['spearman_uniformity_fine'])} | {r['norm']:.3g} |")
     return '\n'.join(lines) + '\n'

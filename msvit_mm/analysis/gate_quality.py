@@ -25,6 +25,7 @@ from ..ops.patchify import pad_to_multiple
 from ..ops.region_scores import (calibrate_threshold, label_uniformity, rate_counts, region_entropy, region_std,
                                  topk_regions)
 from .loading import has_learned_gate, preprocessed
+from .stats import spearman
 
 RULES = ('std', 'entropy')
 
@@ -96,10 +97,6 @@ def _miou(areas) -> float:
     inter, union = areas[0].double(), areas[1].double()
     iou = inter / union
     return float(np.nanmean(iou[union > 0].numpy()) * 100)
-
-
-def _rank(x: Tensor) -> Tensor:
-    return torch.argsort(torch.argsort(x.flatten())).double()
 
 
 def gate_statistics(probs: Sequence[Tensor], uniformity: Sequence[Tensor],
@@ -256,10 +253,8 @@ def calibrate(model: nn.Module, dataset, target: float, num_images: Optional[int
 
 
 def _spearman(a: Tensor, b: Tensor) -> float:
-    ra, rb = _rank(a), _rank(b)
-    ra, rb = ra - ra.mean(), rb - rb.mean()
-    den = float(ra.norm() * rb.norm())
-    return float((ra * rb).sum()) / den if den > 0 else float('nan')
+    """Tie-averaged Spearman (:func:`.stats.spearman`; NaN if a side is constant)."""
+    return spearman(a, b)
 
 
 def train_without_noise(model: nn.Module) -> None:

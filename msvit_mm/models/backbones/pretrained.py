@@ -342,6 +342,8 @@ def read_checkpoint(filename: str) -> Mapping:
                            f'{type(err).__name__}: {err}') from err
     if not isinstance(checkpoint, Mapping):
         raise ValueError(f'{filename}: expected a checkpoint dict, got {type(checkpoint).__name__}')
+    from ...engine.checkpoints import check_finite
+    check_finite(checkpoint, filename)  # local files were checked on reading; URLs here
     return checkpoint
 
 
