@@ -172,7 +172,7 @@ def _last_line(err: BaseException) -> str:
     load unsupported GLOBAL posix.system whose module posix is blocked.' etc.)."""
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     for line in lines:
-        if line.startswith(('WeightsUnpickler error:', 'Unsupported')):
+        if line.startswith(('WeightsUnpickler error:', 'Unsupported', 'Trying to load')):
             return line.replace('WeightsUnpickler error: ', '')
     return lines[-1] if lines else ''
 
