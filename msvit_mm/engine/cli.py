@@ -113,8 +113,10 @@ def check_load_from(runner) -> None:
     """
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    path = runner.cfg.get('load_from')
-    if not path or not runner.cfg.get('strict_load_from', True):
+    path, strict = runner.cfg.get('load_from'), runner.cfg.get('strict_load_from', True)
+    if not isinstance(strict, bool):
+        raise TypeError(f'strict_load_from must be True or False, got {strict!r}')
+    if not path or not strict:
         return
     check_weights_fit(runner.model, CheckpointLoader.load_checkpoint(path, map_location='cpu'),
                       path, missing_ok=runner.cfg.get('load_from_missing_ok', ()),

@@ -65,6 +65,17 @@ def test_freeze_gate_hook_accepts_integers_and_warns_past_max_iters(monkeypatch)
                for m in logged)
 
 
+def test_other_engine_options_are_checked():
+    from msvit_mm.engine.reproducible_resume import RNGStateHook
+    for bad in ('5', 0, 2.5, True):
+        with pytest.raises(ValueError, match='interval'):
+            RNGStateHook(interval=bad)
+    assert RNGStateHook(3).interval == 3 and RNGStateHook().interval is None
+    runner = SimpleNamespace(cfg=Config(dict(load_from='x.pth', strict_load_from='no')))
+    with pytest.raises(TypeError, match="strict_load_from must be True or False, got 'no'"):
+        cli.check_load_from(runner)
+
+
 def _cfg(work_dir, **kw) -> Config:
     return Config(dict(work_dir=str(work_dir), **kw))
 

@@ -138,10 +138,14 @@ def test_gate_gradients_refuses_a_fixed_gate(monkeypatch):
 
 def test_a_folder_given_as_checkpoint_is_named_a_folder(tmp_path):
     from msvit_mm.engine.checkpoints import load_weights_strict
+    from msvit_mm.models.backbones.pretrained import read_checkpoint
     (tmp_path / 'iter_4.pth').write_bytes(b'')
-    for load in (load_checkpoint_file, lambda p: load_weights_strict(torch.nn.Linear(1, 1), p)):
+    converter = _tool('model_converters/vit2msvit.py', 'vit2msvit_folder')
+    for load in (load_checkpoint_file, lambda p: load_weights_strict(torch.nn.Linear(1, 1), p),
+                 read_checkpoint, lambda p: converter.main([p, str(tmp_path / 'out.pth')])):
         with pytest.raises(IsADirectoryError, match=r"is a directory.*\['iter_4.pth'\]"):
             load(str(tmp_path))
+    assert os.listdir(tmp_path) == ['iter_4.pth']
 
 
 class _System:
