@@ -147,6 +147,8 @@ def resolve_resume(cfg: Config, resume=None) -> Config:
         return cfg
     if resume is True or resume == 'auto':
         latest = find_latest_checkpoint(cfg.work_dir) if osp.isdir(cfg.work_dir) else None
+        if latest is not None and not osp.isfile(latest):  # the work dir was moved
+            latest = osp.join(cfg.work_dir, osp.basename(latest))
         if latest is None or not osp.isfile(latest):
             start = f'from load_from={cfg.load_from}' if cfg.get('load_from') else 'from scratch'
             print_log(f'--resume: nothing to resume in the work dir {cfg.work_dir!r} (no '

@@ -89,6 +89,9 @@ def test_resume_prefers_the_work_dir_over_load_from(tmp_path):
     assert cfg.resume is True and cfg.load_from == str(tmp_path / 'iter_2.pth')
     cfg = cli.resolve_resume(_cfg(tmp_path, load_from='stage1.pth'), None)  # no --resume
     assert cfg.resume is False and cfg.load_from == 'stage1.pth'
+    (tmp_path / 'last_checkpoint').write_text('/moved/away/iter_2.pth')  # the dir was moved
+    cfg = cli.resolve_resume(_cfg(tmp_path, load_from='stage1.pth'), 'auto')
+    assert cfg.resume is True and cfg.load_from == str(tmp_path / 'iter_2.pth')
 
 
 def test_resume_with_nothing_to_resume_starts_from_load_from(tmp_path, monkeypatch):
@@ -138,3 +141,24 @@ def test_train_tool_adds_the_loss_check_once():
     assert len(cli.add_finite_loss_hook(cfg).custom_hooks) == 2
     amp = cli.add_finite_loss_hook(Config(dict(optim_wrapper=dict(type='AmpOptimWrapper'))))
     assert amp.custom_hooks[0]['max_consecutive'] > 1
+
+
+def test_load_from_missing_ok_from_the_command_line_cannot_let_the_backbone_go(tmp_path):
+    """``--cfg-options load_from_missing_ok=backbone.tokenizer.gate.`` arrives as a string;
+    read character by character it let a checkpoint without any backbone weight pass."""
+    from mmseg.registry import MODELS
+
+    from msvit_mm.analysis.loading import load_config
+    from tests.tools.conftest import SMALL_CONFIG
+    cfg = load_config(SMALL_CONFIG, {'load_from_missing_ok': 'backbone.tokenizer.gate.'})
+    model = MODELS.build(cfg.model)
+    heads_only = {k: v for k, v in model.state_dict().items() if not k.startswith('backbone.')}
+    path = str(tmp_path / 'heads_only.pth')
+    torch.save({'state_dict': heads_only}, path)
+    cfg.load_from = path
+    with pytest.raises(ValueError, match=r'missing from the checkpoint.*backbone\.') as err:
+        cli.check_load_from(SimpleNamespace(cfg=cfg, model=model))
+    assert path in str(err.value) and 'backbone.tokenizer.gate.' not in str(err.value)
+    gate_less = {k: v for k, v in model.state_dict().items() if '.tokenizer.gate.' not in k}
+    torch.save({'state_dict': gate_less}, path)
+    cli.check_load_from(SimpleNamespace(cfg=cfg, model=model))  # the one prefix is allowed
