@@ -57,10 +57,10 @@ class FiniteLossHook(Hook):
         self._streak = self._streak + 1 if bad else 0
         if self._streak < self.max_consecutive:
             return
-        shown = ', '.join(f'{k}={v}' for k, v in values.items())
+        shown = ', '.join(f'{k}={v:.4g}' for k, v in values.items())
         raise NonFiniteLossError(
             f'training stopped at iteration {runner.iter + 1}: the loss is not finite '
             f'({shown}); no checkpoint of this iteration is written (those in '
             f'{runner.work_dir} are from before). Causes: a learning rate too high, a '
-            'pretrained or load_from checkpoint with extreme weights, labels outside the '
-            'classes. Lower the learning rate or clip gradients (optim_wrapper.clip_grad).')
+            'pretrained or load_from checkpoint with extreme weights, a NaN in the config (a '
+            'loss weight). Lower the learning rate or clip gradients (optim_wrapper.clip_grad).')
