@@ -9,7 +9,9 @@ this call (``torch.serialization.safe_globals``). Pretrained ViTs (timm/DeiT, Hu
 mmseg, mmpretrain), our converter's output and our own training checkpoints (``load_from``,
 ``--resume``, testing) all load that way. Anything else is refused with an error naming the
 file, the type it wanted and the opt-in: ``MSVIT_TRUST_CHECKPOINTS=1`` in the environment
-unpickles fully, for files you trust as you would trust a script.
+unpickles fully, for files you trust as you would trust a script. A file whose weights hold
+NaN or Inf is refused too, naming the first such keys (:func:`check_finite`): a diverged
+run's checkpoint would otherwise be tested, fine-tuned or converted without a word.
 
 :func:`check_weights_fit` compares a checkpoint's state dict with a model's and raises,
 naming the first keys that are missing, unexpected or of another shape; the test and analysis
@@ -93,12 +95,13 @@ def load_checkpoint_file(filename: str, map_location=None) -> Any:
     """
     filename = osp.expanduser(filename)
     check_checkpoint_path(filename)
+    vouched = False
     try:
         with torch.serialization.safe_globals(RUNNER_CHECKPOINT_TYPES):
             checkpoint = torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         if _trusted():
-            checkpoint = None  # the user vouched for the file: full unpickling below
+            vouched = True  # the user vouched for the file: full unpickling below
         elif _is_refusal(err):
             raise UnsafeCheckpointError(_refusal(filename, err)) from None
         else:  # 'Unsupported operand': not a pickle at all, or one written unusually
@@ -106,7 +109,7 @@ def load_checkpoint_file(filename: str, map_location=None) -> Any:
                               f'{TRUST_ENV}=1 unpickles it fully.)') from None
     except Exception as err:  # corrupted, truncated or not a torch file
         raise _unreadable(filename, err) from err
-    if checkpoint is None:  # MSVIT_TRUST_CHECKPOINTS=1: full unpickling
+    if vouched:  # MSVIT_TRUST_CHECKPOINTS=1: full unpickling
         checkpoint = torch.load(filename, map_location=map_location, weights_only=False)
     check_finite(checkpoint, filename)
     return checkpoint
@@ -156,8 +159,7 @@ def check_finite(checkpoint: Any, filename: str, num_shown: int = 5) -> None:
 def _is_refusal(err: BaseException) -> bool:
     """Whether torch's weights-only unpickler refused a type or function (not a bad file)."""
     text = str(err).lower()
-    return 'unsupported global' in text or 'unsupported class' in text or (
-        'weightsunpickler error' in text and 'blocked' in text)
+    return any(s in text for s in ('unsupported global', 'unsupported class', 'is blocked'))
 
 
 def _unreadable(filename: str, err: BaseException, note: str = '') -> RuntimeError:
