@@ -171,7 +171,10 @@ def resolve_resume(cfg: Config, resume=None) -> Config:
 def add_finite_loss_hook(cfg: Config) -> Config:
     """Add ``FiniteLossHook`` to ``cfg.custom_hooks`` unless the config has one (under
     ``AmpOptimWrapper`` a few overflowing steps in a row are tolerated)."""
-    hooks = list(cfg.get('custom_hooks') or [])
+    hooks = cfg.get('custom_hooks') or []
+    if not isinstance(hooks, (list, tuple)):
+        raise TypeError(f'custom_hooks must be a list of hook configs, got {hooks!r}')
+    hooks = list(hooks)
     if not any(isinstance(h, dict) and h.get('type') == 'FiniteLossHook'
                for h in hooks):
         amp = cfg.get('optim_wrapper', {}).get('type') == 'AmpOptimWrapper'

@@ -141,6 +141,8 @@ def test_train_tool_adds_the_loss_check_once():
     assert len(cli.add_finite_loss_hook(cfg).custom_hooks) == 2
     amp = cli.add_finite_loss_hook(Config(dict(optim_wrapper=dict(type='AmpOptimWrapper'))))
     assert amp.custom_hooks[0]['max_consecutive'] > 1
+    with pytest.raises(TypeError, match='custom_hooks must be a list'):
+        cli.add_finite_loss_hook(Config(dict(custom_hooks=dict(type='RNGStateHook'))))
 
 
 def test_load_from_missing_ok_from_the_command_line_cannot_let_the_backbone_go(tmp_path):

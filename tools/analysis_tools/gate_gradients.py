@@ -51,9 +51,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if not has_learned_gate(model):
         gate = getattr(getattr(model.backbone, 'tokenizer', None), 'gate', None)
         sys.exit(f'gate_gradients.py: {args.config} has a {type(gate).__name__} gate, not '
-                 'a learned one: its '
-                 'decisions get no gradient to compare (use a config with a learned gate, '
-                 "e.g. gate=dict(type='MLPGate'))")
+                 'a learned one: its decisions get no gradient to compare (use a config with '
+                 "a learned gate, e.g. gate=dict(type='MLPGate'))")
     dataset = build_train_images(cfg) if args.split == 'train' else build_val_dataset(cfg)
     result = gradient_agreement(model, dataset, args.ratio, args.num_images)
     print(agreement_markdown(result))
