@@ -11,6 +11,7 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 import msvit_mm  # noqa: E402,F401
 from mmengine.runner import Runner  # noqa: E402
 from torch.distributed.elastic.multiprocessing.errors import record  # noqa: E402
+from msvit_mm.engine.checkpoints import check_checkpoint_path  # noqa: E402
 from msvit_mm.engine.launcher import finish_distributed  # noqa: E402
 from msvit_mm.engine.cli import (add_common_args, check_dataloaders, check_load_from,  # noqa: E402
                                  load_run_config)
@@ -33,8 +34,7 @@ def parse_args():
 @record  # under torchrun: the failing rank's traceback ends the output (tools/torchrun.sh)
 def main():
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint file not found: {args.checkpoint}')
+    check_checkpoint_path(args.checkpoint)  # a folder or a missing file is named
     cfg = load_run_config(args)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:

@@ -1,7 +1,12 @@
 """Train a segmentor (mmseg's tools/train.py flags; CPU/gloo and GPU/NCCL distributed).
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume] [--amp] [--cfg-options k=v ...]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CHECKPOINT]] [--amp]
+        [--cfg-options k=v ...]
     tools/dist_train.sh CONFIG GPUS [...]
+
+``--resume`` resumes the latest checkpoint of the work dir (``load_from`` only starts a run,
+it is not resumed: ``msvit_mm.engine.cli.resolve_resume``); ``--resume CHECKPOINT`` resumes
+that file. Every run stops with an error when its loss turns NaN or Inf (``FiniteLossHook``).
 """
 import argparse
 import logging
@@ -16,15 +21,18 @@ from mmengine.runner import Runner  # noqa: E402
 from mmseg.registry import RUNNERS  # noqa: E402
 from torch.distributed.elastic.multiprocessing.errors import record  # noqa: E402
 from msvit_mm.engine.launcher import finish_distributed  # noqa: E402
-from msvit_mm.engine.cli import (add_common_args, check_dataloaders, check_load_from,  # noqa: E402
-                                 load_run_config)
+from msvit_mm.engine.cli import (add_common_args, add_finite_loss_hook,  # noqa: E402
+                                 check_dataloaders, check_load_from, load_run_config,
+                                 resolve_resume)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Train a segmentor')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--resume', action='store_true', default=False,
-                        help='resume from the latest checkpoint in the work_dir automatically')
+    parser.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CHECKPOINT',
+                        help='resume from the latest checkpoint in the work_dir (load_from, '
+                             'the weights a run starts from, is then not used), or from '
+                             'CHECKPOINT if given')
     parser.add_argument('--amp', action='store_true', default=False,
                         help='enable automatic-mixed-precision training')
     return add_common_args(parser).parse_args()
@@ -44,7 +52,8 @@ def main():
                                  f'{cfg.optim_wrapper.type}')
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
-    cfg.resume = args.resume
+    resolve_resume(cfg, args.resume)
+    add_finite_loss_hook(cfg)
     check_dataloaders(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     check_load_from(runner)  # a load_from of another architecture fails before training

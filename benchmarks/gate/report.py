@@ -26,8 +26,9 @@ META_KEY = '_report'
 # how the rank correlations in results were computed (meta 'rank_correlation'); results
 # without the key were computed with ordinal ranks (ties broken by position)
 ORDINAL = 'ordinal'
-# what msvit_mm.analysis.gate_quality computes now (run.py writes it into new results)
-RANK_CORRELATION = ORDINAL
+# what msvit_mm.analysis.gate_quality computes now (msvit_mm.analysis.stats.spearman; run.py
+# writes it into new results)
+RANK_CORRELATION = 'tie-averaged'
 
 
 def load_results(path: str) -> Tuple[Dict[str, dict], dict]:

@@ -85,7 +85,28 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if args.quick:
         for k, v in QUICK.items():
             setattr(args, k, v)
+    check_args(parser, args)
     return args
+
+
+def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse counts, sizes and shares that cannot be timed (parser.error names the flag)."""
+    for flag in ('repeats', 'threads'):
+        if getattr(args, flag) < 1:
+            parser.error(f'--{flag} must be at least 1, got {getattr(args, flag)}')
+    if args.warmup < 0:
+        parser.error(f'--warmup must be >= 0, got {args.warmup}')
+    if not 0.0 <= args.spread <= 1.0:
+        parser.error(f'--spread must lie in [0, 1], got {args.spread}')
+    for flag in ('ratios', 'train_ratios', 'learning_ratios'):
+        bad = [r for r in getattr(args, flag) if not 0.0 <= r <= 1.0]
+        if bad:
+            parser.error(f"--{flag.replace('_', '-')} must lie in [0, 1], got {bad}")
+    for flag in ('sizes', 'batches', 'train_sizes', 'train_batches', 'segmentor_sizes',
+                 'segmentor_batches'):
+        bad = [v for v in getattr(args, flag) if v < 1]
+        if bad:
+            parser.error(f"--{flag.replace('_', '-')} must be positive, got {bad}")
 
 
 def run_inference(args: argparse.Namespace, settings: BenchSettings) -> Dict[str, List[Dict]]:

@@ -24,7 +24,7 @@ from mmengine.config import DictAction  # noqa: E402
 from benchmarks.studies.gradient_agreement import (agreement_markdown,  # noqa: E402
                                                    gradient_agreement)
 from msvit_mm.analysis.loading import (build_model, build_train_images,  # noqa: E402
-                                       build_val_dataset, load_config)
+                                       build_val_dataset, has_learned_gate, load_config)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -48,6 +48,11 @@ def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     model = build_model(cfg, args.checkpoint)
+    if not has_learned_gate(model):
+        gate = getattr(getattr(model.backbone, 'tokenizer', None), 'gate', None)
+        sys.exit(f'gate_gradients.py: {args.config} has a {type(gate).__name__} gate, not '
+                 'a learned one: its decisions get no gradient to compare (use a config with '
+                 "a learned gate, e.g. gate=dict(type='MLPGate'))")
     dataset = build_train_images(cfg) if args.split == 'train' else build_val_dataset(cfg)
     result = gradient_agreement(model, dataset, args.ratio, args.num_images)
     print(agreement_markdown(result))

@@ -16,9 +16,10 @@ from typing import Dict, List
 import torch
 from torch import Tensor, nn
 
-from msvit_mm.analysis.gate_quality import _spearman, labels_on_inputs
+from msvit_mm.analysis.gate_quality import labels_on_inputs
 from msvit_mm.analysis.loading import preprocessed
 from msvit_mm.analysis.markdown import markdown_table
+from msvit_mm.analysis.stats import format_corr, spearman
 from msvit_mm.ops.patchify import pad_to_multiple
 from msvit_mm.ops.region_scores import label_uniformity
 
@@ -36,7 +37,7 @@ def _cosine(a: Tensor, b: Tensor) -> float:
 
 def _rank_corr(g: Tensor, u: Tensor) -> float:
     """Spearman of g with u; nan where g is constant (a form that sends no gradient)."""
-    return _spearman(g, u) if g.numel() and bool((g != g[0]).any()) else float('nan')
+    return spearman(g, u)
 
 
 def gradient_agreement(model: nn.Module, dataset, ratio: float = 0.5, num_images: int = 64,
@@ -94,5 +95,5 @@ def agreement_markdown(result: Dict[str, Dict[str, float]]) -> str:
             'Spearman with uniformity (coarse regions)', '(fine regions)', 'gradient norm']
     return markdown_table(head, ([
         name, f"{r['cos_all']:+.3f}", f"{r['cos_coarse']:+.3f}", f"{r['cos_fine']:+.3f}",
-        f"{r['spearman_uniformity_coarse']:+.2f}", f"{r['spearman_uniformity_fine']:+.2f}",
+        format_corr(r['spearman_uniformity_coarse']), format_corr(r['spearman_uniformity_fine']),
         f"{r['norm']:.3g}"] for name, r in result.items())) + '\n'

@@ -10,7 +10,8 @@ from typing import Dict, List, Optional
 import torch
 from torch import Tensor, nn
 
-from msvit_mm.analysis.gate_quality import _spearman, labels_on_inputs
+from msvit_mm.analysis.gate_quality import labels_on_inputs
+from msvit_mm.analysis.stats import spearman
 from msvit_mm.analysis.loading import preprocessed
 from msvit_mm.ops.patchify import pad_to_multiple
 from msvit_mm.ops.region_scores import label_uniformity, region_std
@@ -80,6 +81,6 @@ def straight_through_signal(model: nn.Module, dataset, num_images: int = 64,
         model.train(was_training)
     std, uni = torch.cat(stds), torch.cat(unis)
     return {key: dict(wants_fine=float((torch.cat(g) > 0).float().mean()),
-                      spearman_std=_spearman(torch.cat(g), std),
-                      spearman_uniformity=_spearman(torch.cat(g), uni))
+                      spearman_std=spearman(torch.cat(g), std),
+                      spearman_uniformity=spearman(torch.cat(g), uni))
             for key, g in grads.items()}

@@ -27,6 +27,7 @@ from ..ops.region_scores import (calibrate_threshold, label_uniformity, rate_cou
 from .loading import has_learned_gate, preprocessed
 from .markdown import markdown_table
 from .metrics import area_metrics, sample_areas
+from .stats import spearman
 
 __all__ = ['RULES', 'calibrate', 'gate_quality', 'gate_statistics', 'labels_on_inputs',
            'markdown', 'predict_with_mask', 'source_scores', 'summary_line',
@@ -89,8 +90,6 @@ def source_scores(inputs: Tensor, labels: Tensor, gate_probs: Optional[Tensor],
     return scores
 
 
-def _rank(x: Tensor) -> Tensor:
-    return torch.argsort(torch.argsort(x.flatten())).double()
 
 
 def gate_statistics(probs: Sequence[Tensor], uniformity: Sequence[Tensor],
@@ -252,7 +251,5 @@ def calibrate(model: nn.Module, dataset, target: float, num_images: Optional[int
 
 
 def _spearman(a: Tensor, b: Tensor) -> float:
-    ra, rb = _rank(a), _rank(b)
-    ra, rb = ra - ra.mean(), rb - rb.mean()
-    den = float(ra.norm() * rb.norm())
-    return float((ra * rb).sum()) / den if den > 0 else float('nan')
+    """Tie-averaged Spearman (:func:`.stats.spearman`; NaN if a side is constant)."""
+    return spearman(a, b)

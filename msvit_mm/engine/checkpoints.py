@@ -9,7 +9,9 @@ this call (``torch.serialization.safe_globals``). Pretrained ViTs (timm/DeiT, Hu
 mmseg, mmpretrain), our converter's output and our own training checkpoints (``load_from``,
 ``--resume``, testing) all load that way. Anything else is refused with an error naming the
 file, the type it wanted and the opt-in: ``MSVIT_TRUST_CHECKPOINTS=1`` in the environment
-unpickles fully, for files you trust as you would trust a script.
+unpickles fully, for files you trust as you would trust a script. A file whose weights hold
+NaN or Inf is refused too, naming the first such keys (:func:`check_finite`): a diverged
+run's checkpoint would otherwise be tested, fine-tuned or converted without a word.
 
 :func:`check_weights_fit` compares a checkpoint's state dict with a model's and raises,
 naming the first keys that are missing, unexpected or of another shape; the test and analysis
@@ -19,7 +21,7 @@ tools and ``load_from`` use it (pretrained backbones have their own report inste
 import os
 import os.path as osp
 import pickle
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -27,7 +29,8 @@ from torch import Tensor, nn
 
 __all__ = ['TRUST_ENV', 'RUNNER_CHECKPOINT_TYPES', 'load_checkpoint_file',
            'UnsafeCheckpointError', 'checkpoint_state_dict', 'check_weights_fit',
-           'load_weights_strict']
+           'load_weights_strict', 'NonFiniteCheckpointError', 'check_finite',
+           'check_checkpoint_path', 'parse_prefixes']
 
 TRUST_ENV = 'MSVIT_TRUST_CHECKPOINTS'
 
@@ -78,32 +81,85 @@ def _trusted() -> bool:
 def load_checkpoint_file(filename: str, map_location=None) -> Any:
     """``torch.load`` a local file, tensors-only unless ``MSVIT_TRUST_CHECKPOINTS=1``.
 
-    Registered as mmengine's loader for local paths (``msvit_mm.engine.compat``).
+    Registered as mmengine's loader for local paths (``msvit_mm.engine.compat``), so
+    ``load_from``, ``--resume``, ``tools/test.py``, ``pretrained`` and the tools all read
+    files through it.
 
     Raises:
         FileNotFoundError: no such file.
+        IsADirectoryError: the path is a folder (its checkpoints are listed).
         UnsafeCheckpointError: the file pickles something other than weights and the opt-in
-            is not set; the message names the file, what was refused and the opt-in.
+            is not set; the message names the file, torch's reason and the opt-in.
         RuntimeError: the file is not a readable torch checkpoint (truncated, foreign format).
+        NonFiniteCheckpointError: a weight holds NaN or Inf (the first keys are named).
     """
     filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint file not found: {filename}')
+    check_checkpoint_path(filename)
+    vouched = False
     try:
         with torch.serialization.safe_globals(RUNNER_CHECKPOINT_TYPES):
-            return torch.load(filename, map_location=map_location, weights_only=True)
+            checkpoint = torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         if _trusted():
-            pass  # the user vouched for the file: full unpickling below
-        elif 'Unsupported global' in str(err) or 'Unsupported class' in str(err):
+            vouched = True  # the user vouched for the file: full unpickling below
+        elif _is_refusal(err):
             raise UnsafeCheckpointError(_refusal(filename, err)) from None
         else:  # 'Unsupported operand': not a pickle at all, or one written unusually
             raise _unreadable(filename, err, note=f' (If it is a checkpoint you trust, '
                               f'{TRUST_ENV}=1 unpickles it fully.)') from None
     except Exception as err:  # corrupted, truncated or not a torch file
         raise _unreadable(filename, err) from err
-    # the user vouched for the file (MSVIT_TRUST_CHECKPOINTS=1): full unpickling
-    return torch.load(filename, map_location=map_location, weights_only=False)
+    if vouched:  # MSVIT_TRUST_CHECKPOINTS=1: full unpickling
+        checkpoint = torch.load(filename, map_location=map_location, weights_only=False)
+    check_finite(checkpoint, filename)
+    return checkpoint
+
+
+def check_checkpoint_path(filename: str) -> None:
+    """Raise unless ``filename`` is a file: a folder is named as one, with its checkpoints."""
+    if osp.isdir(filename):
+        found = sorted(f for f in os.listdir(filename) if f.endswith(('.pth', '.pt', '.bin')))
+        hint = (f'; it holds {found[:5]}{" ..." if len(found) > 5 else ""}' if found
+                else '; it holds no .pth file')
+        raise IsADirectoryError(f'checkpoint path {filename!r} is a directory, not a '
+                                f'checkpoint file{hint}')
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint file not found: {filename}')
+
+
+class NonFiniteCheckpointError(ValueError):
+    """A checkpoint's weights hold NaN or Inf."""
+
+
+def nonfinite_keys(checkpoint: Any) -> List[str]:
+    """The keys of the floating-point weights of ``checkpoint`` (its state dict: under
+    ``state_dict`` / ``model`` / ``module`` or at the top) that hold NaN or Inf."""
+    state = checkpoint
+    for key in ('state_dict', 'model', 'module'):
+        if isinstance(state, Mapping) and isinstance(state.get(key), Mapping):
+            state = state[key]
+            break
+    if not isinstance(state, Mapping):
+        return []
+    return [k for k, v in state.items() if isinstance(v, Tensor)
+            and (v.is_floating_point() or v.is_complex()) and not bool(torch.isfinite(v).all())]
+
+
+def check_finite(checkpoint: Any, filename: str, num_shown: int = 5) -> None:
+    """Raise :class:`NonFiniteCheckpointError` naming the first weights that hold NaN/Inf."""
+    bad = nonfinite_keys(checkpoint)
+    if bad:
+        more = f' (and {len(bad) - num_shown} more)' if len(bad) > num_shown else ''
+        raise NonFiniteCheckpointError(
+            f'checkpoint {filename!r} holds non-finite weights (NaN or Inf) in {len(bad)} '
+            f'tensor(s): {bad[:num_shown]}{more}. A model with them predicts nothing '
+            'meaningful; was it saved from a diverged run? Use an earlier checkpoint.')
+
+
+def _is_refusal(err: BaseException) -> bool:
+    """Whether torch's weights-only unpickler refused a type or function (not a bad file)."""
+    text = str(err).lower()
+    return any(s in text for s in ('unsupported global', 'unsupported class', 'is blocked'))
 
 
 def _unreadable(filename: str, err: BaseException, note: str = '') -> RuntimeError:
@@ -114,22 +170,24 @@ def _unreadable(filename: str, err: BaseException, note: str = '') -> RuntimeErr
 
 
 def _last_line(err: BaseException) -> str:
-    """The informative line of torch's long messages ('Unsupported global: ...' etc.)."""
+    """The informative line of torch's long messages ('Unsupported global: ...', 'Trying to
+    load unsupported GLOBAL posix.system whose module posix is blocked.' etc.)."""
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     for line in lines:
-        if line.startswith(('WeightsUnpickler error: Unsupported', 'Unsupported')):
+        if line.startswith(('WeightsUnpickler error:', 'Unsupported', 'Trying to load')):
             return line.replace('WeightsUnpickler error: ', '')
     return lines[-1] if lines else ''
 
 
 def _refusal(filename: str, err: BaseException) -> str:
-    what = _last_line(err).split('. Please use')[0]
-    return (f'refused to unpickle checkpoint {filename!r}: it holds more than weights '
-            f'({what}). Only tensors, plain containers and the types of mmengine training '
+    what = _last_line(err).split(' Please use')[0].rstrip('.')
+    return (f'refused to unpickle checkpoint {filename!r}: torch\'s weights-only loader says '
+            f'"{what}". Only tensors, plain containers and the types of mmengine training '
             'checkpoints are read by default, because unpickling anything else can run code '
-            f'from the file. If you trust this file, set {TRUST_ENV}=1 in the environment to '
-            'unpickle it fully, or convert it to a plain state dict where you trust it: '
-            "torch.save({'state_dict': model.state_dict()}, path).")
+            'from the file. Convert it to a plain state dict where you trust it: '
+            "torch.save({'state_dict': model.state_dict()}, path); or, only if you trust "
+            f'this file as you would trust a script, set {TRUST_ENV}=1 in the environment to '
+            'unpickle it fully.')
 
 
 def checkpoint_state_dict(checkpoint: Any, filename: str) -> Dict[str, Tensor]:
@@ -164,9 +222,25 @@ def _unwrap(model: nn.Module) -> nn.Module:
     return model
 
 
+def parse_prefixes(value: Any, name: str) -> Tuple[str, ...]:
+    """A config option listing key prefixes: a list or tuple of non-empty strings, or one
+    string (one prefix, e.g. from ``--cfg-options name=backbone.tokenizer.gate.``); None is
+    none. Anything else raises ``TypeError`` naming the option."""
+    if value is None:
+        return ()
+    prefixes = (value,) if isinstance(value, str) else value
+    if not isinstance(prefixes, (list, tuple)) or not all(
+            isinstance(p, str) and p for p in prefixes):
+        raise TypeError(f'{name} must be a list of key prefixes (non-empty strings, e.g. '
+                        f"['backbone.tokenizer.gate.', 'gate_losses.']) or one prefix string; "
+                        f'got {value!r} ({type(value).__name__})')
+    return tuple(prefixes)
+
+
 def check_weights_fit(model: nn.Module, checkpoint: Any, filename: str, num_shown: int = 5,
-                      missing_ok: Sequence[str] = ()) -> Dict[str, Tensor]:
-    """Raise ``ValueError`` unless ``checkpoint`` has exactly the model's weights.
+                      missing_ok: Sequence[str] = (),
+                      option: str = 'missing_ok') -> Dict[str, Tensor]:
+    """Raise ``ValueError`` unless ``checkpoint`` has exactly the model's weights, all finite.
 
     Args:
         model: the model (DDP / TTA wrappers are looked through).
@@ -175,11 +249,14 @@ def check_weights_fit(model: nn.Module, checkpoint: Any, filename: str, num_show
         num_shown: how many keys of each kind the error names.
         missing_ok: prefixes of model weights the checkpoint may lack (they keep their
             initialization), e.g. ``backbone.tokenizer.gate.`` when a gate is added to a
-            trained ViT.
+            trained ViT. A string is one prefix (:func:`parse_prefixes`).
+        option: the name ``missing_ok`` has in the user's config, for its error.
 
     Returns:
         the checkpoint's state dict (``module.`` prefix removed).
     """
+    missing_ok = parse_prefixes(missing_ok, option)
+    check_finite(checkpoint, filename)  # local files were checked on reading; URLs here
     state = checkpoint_state_dict(checkpoint, filename)
     expected = _unwrap(model).state_dict()
     missing = [k for k in expected if k not in state
@@ -204,9 +281,9 @@ def check_weights_fit(model: nn.Module, checkpoint: Any, filename: str, num_show
 
 def load_weights_strict(model: nn.Module, filename: str, map_location: Optional[str] = 'cpu'
                         ) -> nn.Module:
-    """Load ``filename``'s weights into ``model``; every weight must be there and fit."""
-    if not osp.isfile(osp.expanduser(filename)):
-        raise FileNotFoundError(f'checkpoint file not found: {filename}')
+    """Load ``filename``'s weights into ``model``; every weight must be there, fit and be
+    finite."""
+    check_checkpoint_path(osp.expanduser(filename))
     checkpoint = load_checkpoint_file(filename, map_location=map_location)
     state = check_weights_fit(model, checkpoint, filename)
     _unwrap(model).load_state_dict(state, strict=True)

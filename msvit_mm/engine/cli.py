@@ -1,5 +1,6 @@
 """Config handling of the tools: the one config loader, and mmseg's flags for tools/train.py
 and tools/test.py (same meaning)."""
+import logging
 import os
 import os.path as osp
 from argparse import ArgumentParser, Namespace
@@ -8,8 +9,8 @@ from typing import Optional
 from mmengine.config import Config, DictAction
 from mmengine.utils import import_modules_from_strings
 
-from ..datasets.checks import check_dataset
-from .checkpoints import check_weights_fit
+from ..datasets.checks import check_dataset, check_labels
+from .checkpoints import check_checkpoint_path, check_weights_fit
 from .launcher import for_each_typed, prepare_distributed
 
 
@@ -88,12 +89,15 @@ def use_checked_loading(cfg: Config) -> Config:
 
 def check_dataloaders(cfg: Config, names=('train_dataloader', 'val_dataloader',
                                           'test_dataloader')) -> None:
-    """Fail early, naming the path, when a dataset's files are missing."""
+    """Fail early, naming the path, when a dataset's files are missing, or when no label map
+    of the training set holds a labelled pixel (:func:`check_labels`)."""
     for name in names:
         loader = cfg.get(name)
         if not loader:
             continue
         check_dataset(loader.get('dataset', {}))
+        if name == 'train_dataloader':
+            check_labels(loader.get('dataset', {}))
 
 
 def check_load_from(runner) -> None:
@@ -109,8 +113,71 @@ def check_load_from(runner) -> None:
     """
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    path = runner.cfg.get('load_from')
-    if not path or not runner.cfg.get('strict_load_from', True):
+    path, strict = runner.cfg.get('load_from'), runner.cfg.get('strict_load_from', True)
+    if not isinstance(strict, bool):
+        raise TypeError(f'strict_load_from must be True or False, got {strict!r}')
+    if not path or not strict:
         return
     check_weights_fit(runner.model, CheckpointLoader.load_checkpoint(path, map_location='cpu'),
-                      path, missing_ok=runner.cfg.get('load_from_missing_ok', ()))
+                      path, missing_ok=runner.cfg.get('load_from_missing_ok', ()),
+                      option='load_from_missing_ok')
+
+
+def resolve_resume(cfg: Config, resume=None) -> Config:
+    """Decide what a run resumes; sets ``cfg.resume`` (bool) and, when resuming,
+    ``cfg.load_from`` to the checkpoint resumed. Returns ``cfg``.
+
+    mmengine resumes from ``load_from`` whenever it is set, so a run started from other
+    weights (the two-stage recipe's ``load_from=<stage-1 checkpoint>``) would resume the
+    stage-1 run instead of its own. Here ``load_from`` only starts a run:
+
+    - ``resume`` None / False (and no ``resume = True`` in the config): no resume;
+    - ``'auto'`` or True (``--resume``): the latest checkpoint of ``cfg.work_dir``
+      (mmengine's ``last_checkpoint`` file) is resumed and ``load_from`` ignored; with none
+      there, a warning names the work dir and the run starts (from ``load_from`` if set);
+    - a path (``--resume PATH``): that checkpoint is resumed.
+    """
+    from mmengine.logging import print_log
+    from mmengine.runner import find_latest_checkpoint
+
+    if resume is None:
+        resume = cfg.get('resume', False)
+    if resume in (None, False):
+        cfg.resume = False
+        return cfg
+    if resume is True or resume == 'auto':
+        latest = find_latest_checkpoint(cfg.work_dir) if osp.isdir(cfg.work_dir) else None
+        if latest is not None and not osp.isfile(latest):  # the work dir was moved
+            latest = osp.join(cfg.work_dir, osp.basename(latest))
+        if latest is None or not osp.isfile(latest):
+            start = f'from load_from={cfg.load_from}' if cfg.get('load_from') else 'from scratch'
+            print_log(f'--resume: nothing to resume in the work dir {cfg.work_dir!r} (no '
+                      f'last_checkpoint there); the run starts {start}', logger='current',
+                      level=logging.WARNING)
+            cfg.resume = False
+            return cfg
+        if cfg.get('load_from') and cfg.load_from != latest:
+            print_log(f'--resume: resuming {latest} from the work dir; load_from='
+                      f'{cfg.load_from} only starts a run and is not used', logger='current')
+        resume = latest
+    elif not isinstance(resume, str):
+        raise TypeError(f'resume must be True, False or a checkpoint path, got {resume!r}')
+    else:
+        check_checkpoint_path(osp.expanduser(resume))
+    cfg.load_from, cfg.resume = resume, True
+    return cfg
+
+
+def add_finite_loss_hook(cfg: Config) -> Config:
+    """Add ``FiniteLossHook`` to ``cfg.custom_hooks`` unless the config has one (under
+    ``AmpOptimWrapper`` a few overflowing steps in a row are tolerated)."""
+    hooks = cfg.get('custom_hooks') or []
+    if not isinstance(hooks, (list, tuple)):
+        raise TypeError(f'custom_hooks must be a list of hook configs, got {hooks!r}')
+    hooks = list(hooks)
+    if not any(isinstance(h, dict) and h.get('type') == 'FiniteLossHook'
+               for h in hooks):
+        amp = cfg.get('optim_wrapper', {}).get('type') == 'AmpOptimWrapper'
+        hooks.append(dict(type='FiniteLossHook', max_consecutive=10 if amp else 1))
+    cfg.custom_hooks = hooks
+    return cfg

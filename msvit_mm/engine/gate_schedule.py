@@ -12,6 +12,8 @@ frozen again. Under distributed training the frozen parameters stop getting grad
 which ``DistributedDataParallel`` accepts only with ``find_unused_parameters=True``.
 """
 import logging
+import math
+import numbers
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
@@ -45,8 +47,13 @@ class FreezeGateHook(Hook):
     priority = 'NORMAL'
 
     def __init__(self, gate_iters: int):
-        if int(gate_iters) != gate_iters or gate_iters < 0:
-            raise ValueError(f'gate_iters={gate_iters} must be a non-negative integer')
+        integral = isinstance(gate_iters, numbers.Integral) or (
+            isinstance(gate_iters, numbers.Real) and math.isfinite(gate_iters)
+            and float(gate_iters).is_integer())
+        if isinstance(gate_iters, bool) or not integral or gate_iters < 0:
+            raise ValueError(f'FreezeGateHook: gate_iters={gate_iters!r} must be a non-negative '
+                             'integer (the iterations in which the gate learns; 0 = frozen '
+                             'from the start)')
         self.gate_iters = int(gate_iters)
 
     def before_train(self, runner) -> None:
@@ -56,6 +63,10 @@ class FreezeGateHook(Hook):
             print_log(f"FreezeGateHook: execution={model.backbone.execution!r} trains the same "
                       "way before and after the gate is frozen; two phases (masked, then "
                       "packed) need execution='auto'", logger='current', level=logging.WARNING)
+        if self.gate_iters >= runner.max_iters:
+            print_log(f'FreezeGateHook: gate_iters={self.gate_iters} >= max_iters='
+                      f'{runner.max_iters}: the gate is never frozen in this run (it learns '
+                      'throughout, masked)', logger='current', level=logging.WARNING)
         wrapped = is_model_wrapper(runner.model)
         if (wrapped and self.gate_iters < runner.max_iters
                 and not getattr(runner.model, 'find_unused_parameters', True)):

@@ -50,6 +50,10 @@ class RNGStateHook(Hook):
     priority = 'NORMAL'  # before CheckpointHook (VERY_LOW) saves the message hub
 
     def __init__(self, interval: Optional[int] = None):
+        if interval is not None and (isinstance(interval, bool) or not isinstance(interval, int)
+                                     or interval < 1):
+            raise ValueError(f'RNGStateHook: interval={interval!r} must be a positive integer '
+                             "or None (None: the CheckpointHook's interval)")
         self.interval = interval
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:

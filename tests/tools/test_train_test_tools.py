@@ -38,8 +38,7 @@ def test_train_writes_checkpoints_and_logs_gate(trained):
 
 def test_resume_matches_uninterrupted_run(trained, tiny_data_root, tmp_path):
     run_tool([PYTHON, 'tools/train.py', SMALL_CONFIG, '--work-dir', str(tmp_path), '--resume',
-              '--cfg-options', *quick_options(tiny_data_root),
-              f'load_from={osp.join(trained, "iter_2.pth")}'])
+              osp.join(trained, 'iter_2.pth'), '--cfg-options', *quick_options(tiny_data_root)])
     full, resumed = _weights(osp.join(trained, 'iter_4.pth')), _weights(
         osp.join(str(tmp_path), 'iter_4.pth'))
     assert full.keys() == resumed.keys()

@@ -11,6 +11,7 @@ analysis tools, so each model of a table is reported at the share it was trained
 """
 import argparse
 import json
+import math
 import os.path as osp
 import sys
 from typing import List, Optional
@@ -58,6 +59,12 @@ def main(argv: Optional[List[str]] = None) -> dict:
                          'calibrate (only MLPGate thresholds a probability)')
     dataset = build_train_images(cfg) if args.split == 'train' else build_val_dataset(cfg)
     result = calibrate(model, dataset, args.target, args.num_images)
+    bad = [k for k in ('threshold', 'coarse_ratio', 'coarse_ratio_at_default')
+           if not math.isfinite(result[k])]
+    if bad:  # never print or write a NaN threshold
+        sys.exit(f'calibrate_gate.py: the gate of {args.checkpoint} gives non-finite '
+                 f'probabilities on the {args.split} images ({", ".join(bad)} not finite); '
+                 'nothing written. Is the checkpoint from a diverged run?')
     result.update(target=args.target, split=args.split,
                   cfg_options=threshold_option(result['threshold']))
     print(f"threshold {result['threshold']:.6f}: coarse share {result['coarse_ratio']:.3f} on "

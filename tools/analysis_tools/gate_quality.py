@@ -42,10 +42,49 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, xxx=yyy pairs (as in mmseg)')
     args = parser.parse_args(argv)
+    if not args.ratios:
+        parser.error('--ratios needs at least one coarse share in [0, 1] (e.g. --ratios 0.5)')
     bad = [r for r in args.ratios if not 0.0 <= r <= 1.0]
     if bad:
         parser.error(f'--ratios must lie in [0, 1], got {bad}')
     return args
+
+
+class RegionSizedImages:
+    """``dataset``, refusing an image smaller than one ``region`` x ``region`` region
+    (padded to a single region, no share of its regions is meaningful)."""
+
+    def __init__(self, dataset, region: int):
+        self.dataset, self.region, self.metainfo = dataset, region, dataset.metainfo
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> dict:
+        sample = self.dataset[index]
+        h, w = sample['inputs'].shape[-2:]
+        if min(h, w) < self.region:
+            path = sample['data_samples'].metainfo.get('img_path', f'image {index}')
+            raise ValueError(f'{path}: {h}x{w} after the test pipeline is smaller than one '
+                             f'{self.region}x{self.region} region of the gate; gate quality '
+                             'compares choices among several regions per image')
+        return sample
+
+
+def rounding_notes(result: dict) -> List[str]:
+    """A line for each fixed budget whose count per image rounds to none or all regions."""
+    notes = []
+    for row in result['rows']:
+        if row['budget'] == 'own':
+            continue
+        asked, got = float(row['budget']), row['coarse_ratio']
+        if asked > 0 and got == 0:
+            notes.append(f"budget {row['budget']}: rounds to zero coarse regions on these "
+                         'images (too few regions per image): its row is the all-fine model')
+        elif asked < 1 and got == 1:
+            notes.append(f"budget {row['budget']}: rounds to every region coarse on these "
+                         'images (too few regions per image)')
+    return notes
 
 
 def _write(path: Optional[str], text: str) -> None:
@@ -61,14 +100,17 @@ def main(argv: Optional[List[str]] = None) -> dict:
     model = build_model(cfg, args.checkpoint)
     dataset = build_val_dataset(cfg, hint='Point at the data with --cfg-options '
                                 '"val_dataloader.dataset.data_root=..."')
+    dataset = RegionSizedImages(dataset, model.backbone.tokenizer.coarse_patch_size)
     result = gate_quality(model, dataset, args.num_images, args.ratios, args.seeds,
                           progress=True)
-    result.update(config=args.config, checkpoint=args.checkpoint)
+    result.update(config=args.config, checkpoint=args.checkpoint, notes=rounding_notes(result))
     table = markdown(result)
     print(table)
     line = summary_line(result)
     if line:
         print(line)
+    for note in result['notes']:
+        print(f'note: {note}')
     for key, value in result.get('gate_statistics', {}).items():
         print(f'  {key:40s} {value:.3f}')
     _write(args.out_md, table)

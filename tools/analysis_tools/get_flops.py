@@ -46,7 +46,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--json', help='write the summary (and per-image counts) here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, xxx=yyy pairs (as in mmseg)')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.shape is not None and min(args.shape) <= 0:
+        parser.error(f'--shape H W must be positive, got {args.shape}')
+    return args
 
 
 def _with_progress(items: Iterator, total: int) -> Iterator:

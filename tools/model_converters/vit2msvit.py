@@ -37,14 +37,34 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--source-grid', type=int, nargs=2, default=None, metavar=('H', 'W'),
                         help='position grid of the source when it is not square')
     parser.add_argument('--interpolate-mode', default='bicubic')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.patch_size <= 0:
+        parser.error(f'--patch-size must be positive, got {args.patch_size}')
+    if args.img_size is not None:
+        if len(args.img_size) > 2:
+            parser.error(f'--img-size takes H or H W, got {len(args.img_size)} values '
+                         f'{args.img_size}')
+        if min(args.img_size) < args.patch_size:
+            parser.error(f'--img-size {args.img_size}: each side must be at least the patch '
+                         f'size {args.patch_size} (one position per patch)')
+    if args.source_grid is not None and min(args.source_grid) <= 0:
+        parser.error(f'--source-grid must be positive, got {args.source_grid}')
+    return args
 
 
-def check_output(dst: str) -> None:
-    """Refuse an output path that is a directory (before any work is done)."""
+def check_output(dst: str, src: Optional[str] = None) -> None:
+    """Refuse an output path that is a directory, or that is the source file itself (the
+    converter would replace a checkpoint it did not write), before any work is done."""
     if osp.isdir(dst):
         raise IsADirectoryError(f'the output path {dst!r} is a directory; give a file name, '
                                 f'e.g. {osp.join(dst, "msvit.pth")}')
+    if src is None or '://' in src:
+        return
+    same = osp.abspath(osp.expanduser(src)) == osp.abspath(osp.expanduser(dst)) or (
+        osp.exists(src) and osp.exists(dst) and osp.samefile(src, dst))
+    if same:
+        raise ValueError(f'the output {dst!r} is the source checkpoint {src!r}: the converter '
+                         'never overwrites its input; give another output path')
 
 
 def save_atomic(obj: dict, dst: str) -> None:
@@ -75,7 +95,7 @@ def save_atomic(obj: dict, dst: str) -> None:
 
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
-    check_output(args.dst)
+    check_output(args.dst, args.src)
     grid = None
     if args.img_size:
         h, w = (args.img_size * 2)[:2]

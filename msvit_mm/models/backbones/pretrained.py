@@ -329,6 +329,10 @@ def missing_checkpoint_message(filename: str) -> str:
 def read_checkpoint(filename: str) -> Mapping:
     """Read a checkpoint with mmengine's ``CheckpointLoader`` (on CPU); errors name the file."""
     from mmengine.runner.checkpoint import CheckpointLoader
+
+    from ...engine.checkpoints import check_checkpoint_path, check_finite
+    if '://' not in filename and osp.isdir(osp.expanduser(filename)):
+        check_checkpoint_path(osp.expanduser(filename))  # names it a directory
     if '://' not in filename and not osp.isfile(osp.expanduser(filename)):
         raise FileNotFoundError(missing_checkpoint_message(filename))
     try:
@@ -342,6 +346,7 @@ def read_checkpoint(filename: str) -> Mapping:
                            f'{type(err).__name__}: {err}') from err
     if not isinstance(checkpoint, Mapping):
         raise ValueError(f'{filename}: expected a checkpoint dict, got {type(checkpoint).__name__}')
+    check_finite(checkpoint, filename)  # local files were checked on reading; URLs here
     return checkpoint
 
 
