@@ -94,7 +94,12 @@ def test_calibration_refuses_non_finite_weights_and_writes_nothing(nan_ckpt, tin
 def test_calibration_never_prints_a_nan_threshold(monkeypatch, tmp_path, capsys):
     tool = load_module(osp.join(ROOT, 'tools', 'analysis_tools', 'calibrate_gate.py'), 'calib2')
     monkeypatch.setattr(tool, 'load_config', lambda *a: None)
-    monkeypatch.setattr(tool, 'build_model', lambda *a: None)
+    from types import SimpleNamespace
+
+    from msvit_mm.models.gates import MLPGate
+    model = SimpleNamespace(backbone=SimpleNamespace(tokenizer=SimpleNamespace(
+        gate=MLPGate(hidden_dims=(8,)))))
+    monkeypatch.setattr(tool, 'build_model', lambda *a: model)
     monkeypatch.setattr(tool, 'build_train_images', lambda *a: None)
     monkeypatch.setattr(tool, 'calibrate', lambda *a: dict(
         threshold=float('nan'), coarse_ratio=float('nan'), coarse_ratio_at_default=0.0,

@@ -6,7 +6,7 @@ import pytest
 import torch
 from scipy.stats import spearmanr
 
-from msvit_mm.analysis.gate_gradients import _rank_corr, agreement_markdown
+from benchmarks.studies.gradient_agreement import _rank_corr, agreement_markdown
 from msvit_mm.analysis.gate_quality import _spearman
 from msvit_mm.analysis.stats import format_corr, spearman
 

@@ -77,7 +77,7 @@ def test_get_flops_refuses_an_empty_shape(capsys):
     (['--train-ratios', '-0.1'], '--train-ratios'), (['--warmup', '-1'], '--warmup'),
     (['--sizes', '0'], '--sizes'), (['--batches', '0'], '--batches')])
 def test_benchmark_packed_refuses_counts_and_shares(capsys, argv, flag):
-    tool = _tool('analysis_tools/benchmark_packed.py', 'benchmark_packed_args')
+    tool = load_module(osp.join(ROOT, 'benchmarks', 'speed', 'benchmark_packed.py'), 'benchmark_packed_args')
     with pytest.raises(SystemExit):
         tool.parse_args(argv)
     assert flag in capsys.readouterr().err
@@ -125,7 +125,7 @@ def test_gate_quality_refuses_images_smaller_than_a_region_and_notes_rounding():
 
 def test_gate_gradients_refuses_a_fixed_gate(monkeypatch):
     from types import SimpleNamespace
-    tool = _tool('analysis_tools/gate_gradients.py', 'gate_gradients_fixed')
+    tool = load_module(osp.join(ROOT, 'benchmarks', 'studies', 'gate_gradients.py'), 'gate_gradients_fixed')
     from msvit_mm.models.gates import FixedGate
     model = SimpleNamespace(backbone=SimpleNamespace(tokenizer=SimpleNamespace(
         gate=FixedGate(coarse=False))))
