@@ -4,7 +4,7 @@ A scene is a *stuff* partition (2-7 cells of a Voronoi diagram on warped coordin
 borders wave) plus 0-6 *things* (star-shaped blobs) painted over it. Every cell and blob is a
 *piece*: a crop of its class's photo (:mod:`.sources`) at a random position, mirror and
 zoom (log-uniform in :data:`ZOOM`; the crop covers the whole image and the piece's mask
-shows part of it). Blobs are now and then unlabelled clutter (a page of text, label 0).
+shows part of it). Blobs are now and then unlabelled clutter (a photo of text, label 0).
 In about half of the scenes the pieces' grey levels are pulled towards one level (their
 hue and texture kept), so a border between two plain pieces can be nearly flat in grey:
 texture and semantics disagree both ways (a textured cell is one class, a flat region can

@@ -38,7 +38,7 @@ SOURCES: Tuple[Source, ...] = (
     Source(121, 'food', 'skimage', 'data/coffee.png', 'thing'),
     Source(127, 'animal', 'skimage', 'data/chelsea.png', 'thing'),
     Source(143, 'plate', 'skimage', 'data/coins.png', 'thing'),
-    Source(0, 'other', 'skimage', 'data/page.png', 'clutter'),
+    Source(0, 'other', 'skimage', 'data/text.png', 'clutter'),
 )
 TEXTURE_CLASSES: Dict[int, str] = {s.ade_id: s.name for s in SOURCES if s.ade_id > 0}
 STUFF_IDS: Tuple[int, ...] = tuple(s.ade_id for s in SOURCES if s.role == 'stuff')

@@ -98,15 +98,16 @@ def test_spearman_averages_ties_and_is_nan_on_constants():
 
 def test_rule_agreement_on_a_constructed_scene():
     """Left half: one textured class; right half: two flat classes meeting in every region.
-    Low entropy then ranks exactly against uniformity (-1), and all is counted."""
+    Low entropy and low std then rank exactly against uniformity (-1)."""
     rng = np.random.default_rng(0)
     img = np.zeros((64, 128, 3), np.uint8)
-    img[:, :64] = rng.integers(0, 256, (64, 64, 1))
+    img[:, :64] = np.tile(rng.integers(0, 256, (32, 32, 1)), (2, 2, 3))  # one patch, tiled
     img[:, 64:] = 120
     lab = np.full((64, 128), 10, np.uint8)
     lab[:, 64:] = 1
     lab[::2, 64:] = 3  # stripes: every right-hand region holds two classes
     out = rule_agreement([(img, lab)])
     assert out['spearman_low_entropy'] == pytest.approx(-1.0)
+    assert out['spearman_low_std'] == pytest.approx(-1.0)
     assert out['uniform_share'] == pytest.approx(0.5)
     assert out['num_images'] == 1 and out['images_counted_entropy'] == 1
