@@ -20,10 +20,11 @@ import numpy as np
 from .sources import CLUTTER_ID, STUFF_IDS, THING_IDS, load_photos
 
 MIN_SIZE = 32                 # one 32x32 coarse region: smaller scenes cannot be drawn
-NUM_CELLS = (2, 7)            # stuff cells per scene (inclusive)
-NUM_THINGS = (0, 6)           # blobs per scene (inclusive)
-THING_RADIUS = (6.0, 26.0)    # blob radius in px at a 128 px short side; scales with it
-ZOOM = (0.5, 2.5)             # output px per photo px (log-uniform)
+NUM_CELLS = (2, 6)            # stuff cells per scene (inclusive)
+NUM_THINGS = (1, 6)           # blobs per scene (inclusive)
+THING_RADIUS = (8.0, 30.0)    # blob radius in px at a 128 px short side; scales with it
+STUFF_ZOOM = (0.5, 1.5)       # output px per photo px (log-uniform): stuff keeps its detail,
+THING_ZOOM = (1.0, 3.0)       # things are enlarged (smoother, and more of an object's part)
 CLUTTER_PROB = 0.08           # chance that a blob is unlabelled clutter
 GREY_MATCH_PROB = 0.5         # chance that a scene pulls its pieces to one grey level
 GREY_MATCH_STRENGTH = (0.5, 1.0)
@@ -59,11 +60,12 @@ def crop_piece(photo: np.ndarray, top: int, left: int, crop_hw: Tuple[int, int],
     return cv2.resize(np.ascontiguousarray(part), (w, h), interpolation=interp).astype(np.float32)
 
 
-def _draw_crop(rng: np.random.Generator, photo: np.ndarray, size: Tuple[int, int]) -> Dict:
+def _draw_crop(rng: np.random.Generator, photo: np.ndarray, size: Tuple[int, int],
+               zoom_range: Tuple[float, float]) -> Dict:
     h, w = size
     ph, pw = photo.shape[:2]
-    low = max(ZOOM[0], h / ph, w / pw)  # the crop must fit in the photo
-    zoom = float(np.exp(rng.uniform(np.log(low), np.log(max(low, ZOOM[1])))))
+    low = max(zoom_range[0], h / ph, w / pw)  # the crop must fit in the photo
+    zoom = float(np.exp(rng.uniform(np.log(low), np.log(max(low, zoom_range[1])))))
     ch, cw = min(ph, int(np.ceil(h / zoom))), min(pw, int(np.ceil(w / zoom)))
     return dict(top=int(rng.integers(0, ph - ch + 1)), left=int(rng.integers(0, pw - cw + 1)),
                 crop_hw=(ch, cw), flip=bool(rng.random() < 0.5))
@@ -93,18 +95,20 @@ def _blob(rng: np.random.Generator, yy: np.ndarray, xx: np.ndarray) -> np.ndarra
     return (yy - cy) ** 2 + (xx - cx) ** 2 < r ** 2
 
 
-def _layout(rng: np.random.Generator, h: int, w: int) -> Tuple[np.ndarray, List[int]]:
-    """Piece index map [H, W] (int16) and the class (ADE20K id, 0 = clutter) of each piece."""
+def _layout(rng: np.random.Generator, h: int, w: int) -> Tuple[np.ndarray, List[int], int]:
+    """Piece index map [H, W] (int16), the class (ADE20K id, 0 = clutter) of each piece and
+    the number of stuff pieces (the first ones)."""
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     cells = _stuff_cells(rng, yy, xx)
     classes = [int(rng.choice(STUFF_IDS)) for _ in range(int(cells.max()) + 1)]
+    num_stuff = len(classes)
     piece_map = cells.astype(np.int16)
     for _ in range(int(rng.integers(NUM_THINGS[0], NUM_THINGS[1] + 1))):
         mask = _blob(rng, yy, xx)
         cid = CLUTTER_ID if rng.random() < CLUTTER_PROB else int(rng.choice(THING_IDS))
         piece_map[mask] = len(classes)
         classes.append(cid)
-    return piece_map, classes
+    return piece_map, classes, num_stuff
 
 
 def render_texture_scene(rng: np.random.Generator, size: Tuple[int, int] = (128, 128),
@@ -125,20 +129,21 @@ def render_texture_scene(rng: np.random.Generator, size: Tuple[int, int] = (128,
     """
     h, w = check_size(size)
     photos = load_photos()
-    piece_map, classes = _layout(rng, h, w)
+    piece_map, classes, num_stuff = _layout(rng, h, w)
     matched = rng.random() < GREY_MATCH_PROB
     strength = rng.uniform(*GREY_MATCH_STRENGTH) if matched else 0.0
     target = rng.uniform(70, 180)
     image = np.zeros((h, w, 3), np.float32)
     pieces = []
     for index, cid in enumerate(classes):
-        params = _draw_crop(rng, photos[cid], (h, w))
+        stuff = index < num_stuff
+        params = _draw_crop(rng, photos[cid], (h, w), STUFF_ZOOM if stuff else THING_ZOOM)
         mask = piece_map == index
         if not mask.any():  # covered by later pieces
             pieces.append(dict(ade_id=cid, shift=0.0, **params))
             continue
         pix = crop_piece(photos[cid], size=(h, w), **params)
-        shift = float(strength * (target - pix[mask].mean()))
+        shift = float(strength * (target - pix[mask].mean())) if stuff else 0.0
         image[mask] = pix[mask] + shift
         pieces.append(dict(ade_id=cid, shift=shift, **params))
     image = np.clip(np.rint(image), 0, 255).astype(np.uint8)
