@@ -111,3 +111,20 @@ def test_rule_agreement_on_a_constructed_scene():
     assert out['spearman_low_std'] == pytest.approx(-1.0)
     assert out['uniform_share'] == pytest.approx(0.5)
     assert out['num_images'] == 1 and out['images_counted_entropy'] == 1
+
+
+def test_make_texture_set_writes_the_ade20k_layout(tmp_path):
+    from benchmarks.texture.make_texture_set import main
+
+    main(['--root', str(tmp_path), '--num-train', '2', '--num-val', '1', '--size', '32', '48'])
+    base = tmp_path / 'ADEChallengeData2016'
+    for split, tag, n in (('training', 'train', 2), ('validation', 'val', 1)):
+        for i in range(1, n + 1):
+            img = cv2.imread(str(base / 'images' / split / f'ADE_{tag}_{i:08d}.jpg'))
+            lab = cv2.imread(str(base / 'annotations' / split / f'ADE_{tag}_{i:08d}.png'),
+                             cv2.IMREAD_UNCHANGED)
+            assert img.shape == (32, 48, 3) and lab.shape == (32, 48)
+            assert set(np.unique(lab).tolist()) <= set(TEXTURE_CLASSES) | {0}
+    with pytest.raises(SystemExit):
+        main(['--root', str(tmp_path / 'small'), '--size', '16', '64'])
+    assert not (tmp_path / 'small').exists()
