@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 TORCH_VERSION=2.13.0
 SETUPTOOLS="setuptools>=77.0.3,<82"     # mmengine needs pkg_resources (removed in setuptools 82)
 MMCV="mmcv==2.1.0"                      # mmseg 1.2.2 asserts mmcv < 2.2
-PKGS=("mmengine==0.10.7" "mmsegmentation==1.2.2" "ftfy" "regex" "numpy" "pytest" "matplotlib" "scipy")
+PKGS=("mmengine==0.10.7" "mmsegmentation==1.2.2" "ftfy" "regex" "numpy" "pytest" "matplotlib" "scipy" "scikit-image" "scikit-learn")
 # mmpretrain 1.2.0 imports torchvision at import time; installed without deps so it never
 # pulls a torchvision/torch pair that replaces ours (its converters are only read as data).
 MMPRETRAIN="mmpretrain==1.2.0"
@@ -72,7 +72,7 @@ fi
 
 # 3. the OpenMMLab packages and small deps; the torch pin keeps pip from touching torch.
 TORCH_NOW=$("$PY" -c "import torch; print(torch.__version__.split('+')[0])")
-if ! have "mmengine==0.10.7" "mmsegmentation==1.2.2" ftfy regex pytest matplotlib scipy; then
+if ! have "mmengine==0.10.7" "mmsegmentation==1.2.2" ftfy regex pytest matplotlib scipy scikit-image scikit-learn; then
     "${PIP[@]}" install "${PKGS[@]}" "torch==$TORCH_NOW" "$SETUPTOOLS"
 fi
 have "$MMPRETRAIN" || "${PIP[@]}" install --no-deps "$MMPRETRAIN"

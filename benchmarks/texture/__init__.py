@@ -1,0 +1,1 @@
+"""The real-texture benchmark: scenes made of crops of photos shipped in installed wheels."""

@@ -1,0 +1,82 @@
+"""The texture sources: real photographs that ship inside the scikit-image and scikit-learn wheels.
+
+Only files that a plain ``pip install scikit-image scikit-learn`` puts on disk are used (many
+of ``skimage.data``'s data sets are fetched by pooch on first use; none of those is here).
+Nothing is downloaded. One ADE20K class per photo; the ADE20K ids are 1-based as stored in
+the label png (mmseg's class index is id - 1, names as in ``ADE20KDataset.METAINFO``).
+"""
+import functools
+import importlib.util
+import os.path as osp
+from typing import Dict, NamedTuple, Tuple
+
+import numpy as np
+
+
+class Source(NamedTuple):
+    ade_id: int    # 0 = unlabelled clutter (ignored after reduce_zero_label)
+    name: str      # the ADE20K class name (mmseg's ADE20KDataset.METAINFO['classes'][id - 1])
+    package: str   # the package whose wheel holds the file
+    path: str      # the file, relative to the package folder
+    role: str      # 'stuff' (Voronoi cells), 'thing' (blobs) or 'clutter' (label 0)
+
+
+SOURCES: Tuple[Source, ...] = (
+    Source(1, 'wall', 'skimage', 'data/brick.png', 'stuff'),
+    Source(2, 'building', 'sklearn', 'datasets/images/china.jpg', 'stuff'),
+    Source(3, 'sky', 'skimage', 'data/hubble_deep_field.jpg', 'stuff'),
+    Source(10, 'grass', 'skimage', 'data/grass.png', 'stuff'),
+    Source(14, 'earth', 'skimage', 'data/gravel.png', 'stuff'),
+    Source(29, 'rug', 'skimage', 'data/ihc.png', 'stuff'),
+    Source(35, 'rock', 'skimage', 'data/moon.png', 'stuff'),
+    Source(13, 'person', 'skimage', 'data/camera.png', 'thing'),
+    Source(23, 'painting', 'skimage', 'data/astronaut.png', 'thing'),
+    Source(67, 'flower', 'sklearn', 'datasets/images/flower.jpg', 'thing'),
+    Source(85, 'tower', 'skimage', 'data/rocket.jpg', 'thing'),
+    Source(117, 'minibike', 'skimage', 'data/motorcycle_left.png', 'thing'),
+    Source(120, 'ball', 'skimage', 'data/retina.jpg', 'thing'),
+    Source(121, 'food', 'skimage', 'data/coffee.png', 'thing'),
+    Source(127, 'animal', 'skimage', 'data/chelsea.png', 'thing'),
+    Source(143, 'plate', 'skimage', 'data/coins.png', 'thing'),
+    Source(0, 'other', 'skimage', 'data/text.png', 'clutter'),
+)
+TEXTURE_CLASSES: Dict[int, str] = {s.ade_id: s.name for s in SOURCES if s.ade_id > 0}
+STUFF_IDS: Tuple[int, ...] = tuple(s.ade_id for s in SOURCES if s.role == 'stuff')
+THING_IDS: Tuple[int, ...] = tuple(s.ade_id for s in SOURCES if s.role == 'thing')
+CLUTTER_ID = 0
+
+
+def package_dir(package: str) -> str:
+    """The installed folder of ``package`` (not imported); a clear error if it is missing."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        pip_name = {'skimage': 'scikit-image', 'sklearn': 'scikit-learn'}.get(package, package)
+        raise ModuleNotFoundError(
+            f'the texture benchmark reads photos shipped with {package!r}, which is not '
+            f'installed: pip install {pip_name}')
+    return list(spec.submodule_search_locations)[0]
+
+
+def source_path(source: Source) -> str:
+    return osp.join(package_dir(source.package), source.path)
+
+
+def read_photo(path: str) -> np.ndarray:
+    """[H, W, 3] uint8 RGB (grey photos repeated over the channels), read-only."""
+    import cv2
+
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'texture photo {path} is missing (reinstall the package '
+                                'that ships it)')
+    bgr = cv2.imread(path, cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f'{path}: not a readable image')
+    rgb = np.ascontiguousarray(bgr[..., ::-1])
+    rgb.setflags(write=False)
+    return rgb
+
+
+@functools.lru_cache(maxsize=1)
+def load_photos() -> Dict[int, np.ndarray]:
+    """Every source's photo by ADE20K id (0 = the clutter photo); read once, read-only."""
+    return {s.ade_id: read_photo(source_path(s)) for s in SOURCES}
