@@ -3,7 +3,7 @@
     python benchmarks/speed/benchmark_packed.py [--quick] [--sizes 512 256]
         [--batches 1 8] [--ratios 0 0.25 0.5 0.75 1] [--repeats 5] [--threads 1]
         [--train-sizes 128 256 512] [--train-batches 2 8] [--train-ratios 0 0.25 0.5 0.75]
-        [--learning-ratios 0.5] [--segmentor-config CONFIG] [--segmentor-sizes 128 256]
+        [--learning-ratios 0.5] [--query-shares 0.25 0.5 1] [--segmentor-config CONFIG] [--segmentor-sizes 128 256]
         [--segmentor-batches 2] [--no-inference] [--no-train] [--no-segmentor] [--json PATH]
 
 Inference (eval, no_grad): for every image size, batch and forced coarse ratio (per-image
@@ -22,7 +22,8 @@ backbone alone at every ``--train-sizes`` x ``--train-batches``, and the whole s
 ``--segmentor-config`` (neck, decode and auxiliary heads, their losses) at the smaller
 ``--segmentor-sizes`` x ``--segmentor-batches``: ViT, ViT-SDPA, MSViT with a gate that does
 not learn (packed) at every ``--train-ratios``, and the three forms for a learning gate
-(masked, packed, packed with the 'fine_mean' counterfactual) at ``--learning-ratios``; time
+(masked, packed, packed with the 'fine_mean' counterfactual, and ``packed_query`` at every
+``--query-shares``) at ``--learning-ratios``; time
 ratios beside the MACs ratio, and the bytes saved for backward. Timings are medians over
 ``--repeats`` rounds on ``--threads`` CPU threads (or the GPU if ``--device cuda``).
 """
@@ -68,6 +69,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='coarse ratios of the gate that does not learn (0: all fine)')
     parser.add_argument('--learning-ratios', type=float, nargs='+', default=[0.5],
                         help='coarse ratios at which the learning-gate forms are timed')
+    parser.add_argument('--query-shares', type=float, nargs='*', default=[0.25, 0.5, 1.],
+                        help="shares of the execution='packed_query' forms timed (none: "
+                             'skip them)')
     parser.add_argument('--no-train', action='store_true', help='skip the training step')
     parser.add_argument('--segmentor-config', default=SEGMENTOR,
                         help='config whose segmentor the whole training step runs')
@@ -102,6 +106,9 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         bad = [r for r in getattr(args, flag) if not 0.0 <= r <= 1.0]
         if bad:
             parser.error(f"--{flag.replace('_', '-')} must lie in [0, 1], got {bad}")
+    bad = [s for s in args.query_shares if not 0.0 < s <= 1.0]
+    if bad:
+        parser.error(f'--query-shares must lie in (0, 1], got {bad}')
     for flag in ('sizes', 'batches', 'train_sizes', 'train_batches', 'segmentor_sizes',
                  'segmentor_batches'):
         bad = [v for v in getattr(args, flag) if v < 1]
@@ -140,14 +147,14 @@ def run_train(args: argparse.Namespace, settings: BenchSettings) -> List[Dict]:
     rows = []
     for size, batch, config in jobs:
         rows += bench_train(size, batch, args.train_ratios, settings, args.learning_ratios,
-                            config)
+                            config, args.query_shares)
         print(f"  done: training, {'segmentor' if config else 'backbone'} {size}x{size}, "
               f'batch {batch}', file=sys.stderr)
     print('\nTraining step (forward + backward, train mode, forced masks):\n')
     print(train_table(rows))
     print('\n' + train_targets(rows))
-    print('\nfrozen@r: a gate that does not learn (packed); masked/packed/packed_cf@r: a '
-          'learning gate in each form; MACs ratio against ViT/16 (masked: every token of both '
+    print('\nfrozen@r: a gate that does not learn (packed); masked/packed/packed_cf/'
+          'packed_query<share>@r: a learning gate in each form; MACs ratio against ViT/16 (masked: every token of both '
           'scales); time / MACs = (time / ViT-SDPA) / MACs ratio; saved for backward: tensors '
           'autograd keeps for backward, parameters excluded.')
     return rows

@@ -12,7 +12,9 @@ batch, every variant is timed in the same alternating rounds (``speed.time_varia
   as the ``frozen@r`` images have on average, what this machine does with fewer tokens at all.
 - the forms for a learning gate, at the ratios of ``learning_ratios``: ``masked@r`` (both
   scales run), ``packed@r`` (only the tokens that exist; absent scale read as zeros in the
-  gate gradient), ``packed_cf@r`` (the same, with the 'fine_mean' counterfactual).
+  gate gradient), ``packed_cf@r`` (the same, with the 'fine_mean' counterfactual),
+  ``packed_query<s>@r`` (packed plus query-only fine tokens for a share ``s`` of each
+  image's coarse regions, ``execution='packed_query'``, at every ``query_shares``).
 
 Two levels: the backbone alone (loss: mean square of every output map, as
 ``speed.train_step``) and the whole segmentor of a config (backbone, neck, decode and
@@ -23,6 +25,7 @@ the memory of the step: the bytes of the tensors autograd saves for backward (pa
 excluded; each storage once), and on CUDA ``max_memory_allocated``.
 """
 import inspect
+import math
 from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
@@ -41,12 +44,20 @@ from .speed import (build_pair, msvit_macs, same_weights_vit, spread_masks, trai
                     vit_macs, vit_sdpa_forward)
 from .speed_benchmark import BenchSettings, timed
 
-__all__ = ['LEARNING_FORMS', 'bench_train', 'saved_tensor_bytes', 'train_table',
+__all__ = ['LEARNING_FORMS', 'bench_train', 'learning_forms', 'saved_tensor_bytes', 'train_table',
            'train_targets']
 
-# name -> (execution, packed_counterfactual) of a learning gate
+# name -> (execution, packed_counterfactual) of a learning gate (and query_share below)
 LEARNING_FORMS = {'masked': ('masked', 'zero'), 'packed': ('packed', 'zero'),
                   'packed_cf': ('packed', 'fine_mean')}
+
+
+def learning_forms(query_shares: Sequence[float] = ()) -> Dict[str, tuple]:
+    """name -> (execution, packed_counterfactual, query_share): :data:`LEARNING_FORMS`
+    and ``packed_query<s>`` for every share ``s``."""
+    forms = {k: v + (1.,) for k, v in LEARNING_FORMS.items()}
+    forms.update({f'packed_query{s:g}': ('packed_query', 'zero', s) for s in query_shares})
+    return forms
 
 
 def saved_tensor_bytes(step: Callable[[], object], exclude: Sequence[Tensor] = ()) -> int:
@@ -122,12 +133,14 @@ def _build_segmentor(config, size: int, seed: int):
 
 
 def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings,
-                learning_ratios: Sequence[float] = (0.5,), config=None) -> List[Dict]:
+                learning_ratios: Sequence[float] = (0.5,), config=None,
+                query_shares: Sequence[float] = ()) -> List[Dict]:
     """Time one training step of every variant (module doc) for one (size, batch).
 
     Args:
         ratios: coarse ratios of the frozen-gate rows (include 0: MSViT all fine).
-        learning_ratios: ratios at which the three learning-gate forms are timed.
+        learning_ratios: ratios at which the learning-gate forms are timed.
+        query_shares: the shares of the ``packed_query<s>`` forms (none: not timed).
         config: an mmengine Config whose ``model`` is an MSViT segmentor (whole step), or
             None: the MSViT-S backbone alone (``speed.build_pair``).
 
@@ -163,11 +176,12 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
     def step(features: Callable[[], Sequence[Tensor]]) -> Callable[[], None]:
         return lambda: train_step(features, params, None if config is None else heads_loss)
 
-    def msvit_step(mask, learning: bool, form=('masked', 'zero')):
+    def msvit_step(mask, learning: bool, form=('masked', 'zero', 1.)):
         def features():
             gate.requires_grad_(learning)
             # a frozen gate: packed, what 'auto' runs
-            return msvit.forward_with_aux(x, mask, form[0] if learning else 'packed', form[1])[0]
+            return msvit.forward_with_aux(x, mask, form[0] if learning else 'packed', form[1],
+                                          form[2])[0]
         return step(features)
 
     masks = {r: spread_masks(batch, grid, r, s.spread, gen).to(device)
@@ -190,14 +204,14 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
             dense_macs[f'dense@{r:g}'] = (r, batch * vit_macs(ctrl, tuple(xc.shape[-2:])),
                                           float(hv * cols))
             params += list(ctrl.parameters())
-    variants = {}  # name -> (ratio, execution it runs)
+    variants = {}  # name -> (ratio, execution it runs, query share)
     for r in ratios:
         fns[f'frozen@{r:g}'] = msvit_step(masks[r], False)
-        variants[f'frozen@{r:g}'] = (r, 'packed')
+        variants[f'frozen@{r:g}'] = (r, 'packed', 1.)
     for r in learning_ratios:
-        for name, form in LEARNING_FORMS.items():
+        for name, form in learning_forms(query_shares).items():
             fns[f'{name}@{r:g}'] = msvit_step(masks[r], True, form)
-            variants[f'{name}@{r:g}'] = (r, form[0])
+            variants[f'{name}@{r:g}'] = (r, form[0], form[2])
     times = timed(fns, s)
     memory = {k: _memory(fn, params, device) for k, fn in fns.items()}
     gate.requires_grad_(True)
@@ -209,11 +223,16 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
     every = regions * (1 + msvit.tokenizer.scale ** 2)  # masked runs both scales
     base = batch * (vit_macs(vit, (size, size)) + head)
     macs = {'vit': base, 'vit_sdpa': base}
-    for name, (r, execution) in variants.items():
+    for name, (r, execution, share) in variants.items():
         counts = [every] * batch if execution == 'masked' else tokens[r]
+        if execution == 'packed_query':  # + the query tokens (forward only; attention to
+            # the real keys counted as if among them)
+            coarse = masks[r].flatten(1).sum(1).tolist()
+            counts = [n + msvit.tokenizer.scale ** 2 * math.ceil(share * k)
+                      for n, k in zip(counts, coarse)]
         macs[name] = sum(msvit_macs(msvit, n, regions) + head for n in counts)
     fine = times.get('frozen@0', float('nan'))
-    info = {name: (r, sum(tokens[r]) / batch) for name, (r, _) in variants.items()}
+    info = {name: (r, sum(tokens[r]) / batch) for name, (r, _, _) in variants.items()}
     for name, (r, m, n) in dense_macs.items():
         macs[name], info[name] = m, (r, n)
     level = 'backbone' if config is None else 'segmentor'
