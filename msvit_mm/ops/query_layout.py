@@ -1,17 +1,26 @@
-"""Packed execution with query-only counterfactual tokens: a cheap straight-through gradient.
+"""Packed execution with query-only counterfactual tokens: cheap straight-through gradients.
 
 A learning gate's straight-through gradient of a region is ``g . (coarse - fine)`` summed
 over its cells (``to_dense``): it needs the output of the scale that did not run. Masked
-execution gets it by running every absent token of both scales as a query. Here only the
-informative half runs: for a random share of each image's coarse regions, the region's fine
-tokens go through every layer as *query-only* tokens (they attend to the real packed tokens
-of their image, are never keys, never attend to each other, get the same norms, FFN and
-stochastic depth draw as their image's real tokens) without autograd, and at the output
-they enter only as ``(1 - w) * fine`` with ``w = 1`` in value: the real outputs are packed
-execution's, the fine stand-ins change only the gradient of ``w``. Other regions pass no task
-gradient to the gate (as ``MLPGate(estimator='coarse_only')`` for fine ones).
+execution gets it by running every absent token of both scales through every layer as a
+query over the tokens that exist. The absent tokens' own outputs are read only as
+``(1 - w) * fine`` with ``w = 1`` (coarse regions) or ``w * coarse`` with ``w = 0`` (fine
+ones): they change the gradient of ``w`` and nothing else. So they can run as *query-only*
+tokens without autograd: they attend to the real packed tokens of their image, are never
+keys, never attend to each other, and get the layers' norms, FFN and their image's
+stochastic depth draw; nothing they compute is saved for backward. The real tokens run
+packed execution's computation.
 
-The layer loop for it is ``msvit_mm.models.backbones.query_layer_forward``.
+Two sets of query tokens (:class:`QueryTokens`, chosen by the tokenizer):
+
+- ``execution='packed_query'``: the fine tokens of a random share of each image's coarse
+  regions (:func:`sample_query_regions`), the informative half of the signal; the other
+  regions pass no task gradient to the gate (as ``MLPGate(estimator='coarse_only')`` for
+  fine ones).
+- ``execution='masked_query'``: every absent token of both scales: masked execution's
+  values and gradients without its dense N x N attention.
+
+The layer loop for them is ``msvit_mm.models.backbones.query_layer_forward``.
 """
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
@@ -55,49 +64,82 @@ def sample_query_regions(coarse_mask: Tensor, share: float) -> Tensor:
 
 
 @dataclass(frozen=True)
+class QueryTokens:
+    """The query-only tokens of a batch: stand-ins for the scale that did not run.
+
+    Attributes:
+        fine: [Qf, C] fine tokens of cells whose region is coarse (image-major raster order).
+        fine_active: [B, Hp * Wp] bool, the cells of ``fine``.
+        coarse: [Qc, C] coarse tokens of regions that are fine (image-major raster order).
+        coarse_active: [B, Hc * Wc] bool, the regions of ``coarse``.
+        sampled: [B, Hc, Wc] bool, the regions that have a stand-in: their gradient to the
+            decisions is kept, every other region's is dropped.
+    """
+    fine: Tensor
+    fine_active: Tensor
+    coarse: Tensor
+    coarse_active: Tensor
+    sampled: Tensor
+
+
+@dataclass(frozen=True)
 class QueryPackedLayout:
     """Where the real packed tokens [T, C] and the query-only tokens [Q, C] sit.
+
+    The query tensor holds each image's query tokens together (image 0's first), in the
+    order of the masked sequence ``[coarse | fine]``.
 
     Attributes:
         packed: the real tokens' :class:`PackedLayout` (packed execution's, unchanged).
         query_seqlens: query tokens per image (Python ints).
         query_sample_index: [Q] long, image of every query token.
-        query_rows: [B, Hv, Wv] long, row of each cell's query token, ``Q`` where none.
-        query_mask: [B, Hc, Wc] bool, the sampled coarse regions.
+        coarse_query_rows: [B, Hv, Wv] long, row of the query token standing in for each
+            cell's coarse token, ``Q`` where none.
+        fine_query_rows: [B, Hv, Wv] long, the same for each cell's fine token.
+        sampled: [B, Hc, Wc] bool, :attr:`QueryTokens.sampled`.
         cu_query: [B + 1] int32 offsets of the query tokens (CUDA), or None.
     """
     packed: PackedLayout
     query_seqlens: List[int]
     query_sample_index: Tensor
-    query_rows: Tensor
-    query_mask: Tensor
+    coarse_query_rows: Tensor
+    fine_query_rows: Tensor
+    sampled: Tensor
     cu_query: Optional[Tensor] = None
 
     @classmethod
-    def from_tokens(cls, tokens: ScaleTokens, query_active: Tensor, query_mask: Tensor,
-                    prefix: Optional[Tensor] = None) -> Tuple[Tensor, 'QueryPackedLayout']:
-        """Packed execution's tokens [T, C] and the layout of both token sets.
+    def from_tokens(cls, tokens: ScaleTokens, queries: QueryTokens,
+                    prefix: Optional[Tensor] = None
+                    ) -> Tuple[Tensor, Tensor, 'QueryPackedLayout']:
+        """Packed execution's tokens [T, C], the query tokens [Q, C] and their layout.
 
         Args:
             tokens: packed tokens, as :meth:`PackedLayout.from_tokens` takes them.
-            query_active: [B, Hp * Wp] bool, fine cells that are query tokens (their
-                tokens, image-major raster order, are the query tensor's rows).
-            query_mask: [B, Hc, Wc] bool, the sampled regions.
+            queries: the query-only tokens.
             prefix: [B, P, C] always-present tokens (the cls token), or None.
         """
         packed, layout = PackedLayout.from_tokens(tokens, prefix)
         b, hv, wv = layout.fine_rows.shape
-        counts = query_active.sum(1)
-        total = int(counts.sum())
-        rows = query_active.flatten().cumsum(0).view(b, -1) - 1
-        rows = torch.where(query_active, rows, total)
-        hp, wp = query_mask.shape[1] * tokens.scale, query_mask.shape[2] * tokens.scale
+        (hc, wc), scale = queries.sampled.shape[1:], tokens.scale
+        nc = hc * wc
+        active = torch.cat([queries.coarse_active, queries.fine_active], 1)
+        counts = active.sum(1)
+        total = queries.coarse.shape[0] + queries.fine.shape[0]
+        rows = active.flatten().cumsum(0).view(b, -1) - 1
+        rows = torch.where(active, rows, total)
+        coarse_rows, fine_rows = rows[:, :nc], rows[:, nc:]
+        src = torch.cat([queries.coarse, queries.fine])
+        dst = torch.cat([coarse_rows[queries.coarse_active], fine_rows[queries.fine_active]])
+        query = src.new_empty(src.shape).index_copy(0, dst, src)
         query_seqlens = counts.tolist()
-        return packed, cls(
+        coarse_map = upsample_regions(coarse_rows.reshape(b, hc, wc), scale)[:, :hv, :wv]
+        fine_map = fine_rows.reshape(b, hc * scale, wc * scale)[:, :hv, :wv]
+        return packed, query, cls(
             packed=layout, query_seqlens=query_seqlens,
             query_sample_index=torch.repeat_interleave(
                 torch.arange(b, device=packed.device), counts, output_size=total),
-            query_rows=rows.reshape(b, hp, wp)[:, :hv, :wv].contiguous(), query_mask=query_mask,
+            coarse_query_rows=coarse_map.contiguous(), fine_query_rows=fine_map.contiguous(),
+            sampled=queries.sampled,
             cu_query=cumulative_seqlens(query_seqlens, packed.device) if packed.is_cuda else None)
 
     def attention(self, x: Tensor, queries: Tensor, mha: nn.MultiheadAttention,
@@ -125,23 +167,26 @@ class QueryPackedLayout:
 
     def to_map(self, x: Tensor, queries: Tensor) -> Tensor:
         """[B, C, Hv, Wv], packed execution's values; while the decisions need a gradient,
-        ``w * coarse + (1 - w) * fine`` per cell as packed's (the absent scale read as zero),
-        where on sampled coarse cells ``fine`` is the cell's query token (no gradient) and
-        elsewhere ``w`` passes no gradient. ``w`` is 1 (or 0) up to an ulp (the
+        ``w * coarse + (1 - w) * fine`` per cell as packed's (an absent scale read as
+        zero), where a query token stands in for the absent scale (no gradient) in sampled
+        regions, and elsewhere ``w`` passes no gradient. ``w`` is 1 (or 0) up to an ulp (the
         straight-through value ``hard + soft - soft``), so sampled cells differ from packed
-        execution's by that ulp times the fine token."""
+        execution's by that ulp times the stand-in."""
         p = self.packed
         if not (torch.is_grad_enabled() and p.coarse_weight.requires_grad):
             return p.to_map(x)
         b, hv, wv = p.fine_rows.shape
-        c = x.shape[-1]
+        c, q_total = x.shape[-1], queries.shape[0]
         padded = torch.cat([x, x.new_zeros(1, c)])  # row T: the absent token
-        coarse, fine = padded[p.coarse_rows], padded[p.fine_rows]  # B, Hv, Wv, C
-        fine_q = torch.cat([queries, queries.new_zeros(1, c)])[self.query_rows].detach()
+        stand_in = torch.cat([queries, queries.new_zeros(1, c)]).detach()
+        coarse_q = (self.coarse_query_rows < q_total).unsqueeze(-1)
+        fine_q = (self.fine_query_rows < q_total).unsqueeze(-1)
+        coarse = torch.where(coarse_q, stand_in[self.coarse_query_rows], padded[p.coarse_rows])
+        fine = torch.where(fine_q, stand_in[self.fine_query_rows], padded[p.fine_rows])
         w = upsample_regions(p.coarse_weight, p.scale)[:, :hv, :wv, None].to(x.dtype)
-        sampled = (self.query_rows < queries.shape[0]).unsqueeze(-1)
-        w = torch.where(sampled, w, w.detach())
-        dense = w * coarse + (1 - w) * torch.where(sampled, fine_q, fine)
+        keep = upsample_regions(self.sampled, p.scale)[:, :hv, :wv, None]
+        w = torch.where(keep, w, w.detach())
+        dense = w * coarse + (1 - w) * fine
         return dense.permute(0, 3, 1, 2).contiguous()
 
 
@@ -151,5 +196,5 @@ def fine_query_cells(query_mask: Tensor, scale: int, fine_in_bounds: Tensor) -> 
     return upsample_regions(query_mask, scale).reshape(b, -1) & fine_in_bounds
 
 
-__all__ = ['QueryPackedLayout', 'check_query_share', 'fine_query_cells',
+__all__ = ['QueryPackedLayout', 'QueryTokens', 'check_query_share', 'fine_query_cells',
            'sample_query_regions']

@@ -146,3 +146,19 @@ def test_bad_query_share_is_refused(share):
     with pytest.raises(ValueError, match='query_share'):
         model.forward_with_aux(torch.zeros(1, 3, 64, 64), execution='packed_query',
                                query_share=share)
+
+
+def test_masked_query_is_masked_execution():
+    """Every absent token of both scales as a query-only token: masked execution's values,
+    gate-logit gradient (every region) and other gradients."""
+    model = _model()
+    q_outs, aux, q_grad, q_params = _run(model, 'masked_query')
+    m_outs, _, m_grad, m_params = _run(model, 'masked')
+    assert aux['query_mask'].all()
+    for q, m in zip(q_outs, m_outs):
+        assert_close_scaled(q, m, 1e-5)
+    assert_close_scaled(q_grad, m_grad, 1e-4)
+    assert (m_grad.abs() > 1e-3 * m_grad.abs().max()).float().mean() > 0.9
+    assert set(q_params) == set(m_params)
+    for name, grad in m_params.items():
+        assert_close_scaled(q_params[name], grad, 1e-5, msg=name)

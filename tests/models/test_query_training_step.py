@@ -1,6 +1,8 @@
-"""A segmentor training step with a learning gate in ``execution='packed_query'`` at share 1:
-the losses and every gradient of masked training with ``MLPGate(estimator='coarse_only')``
-(gate included), stochastic depth on."""
+"""A segmentor training step with a learning gate, stochastic depth on: in
+``execution='packed_query'`` at share 1 the losses and every gradient (gate included) of
+masked training with ``MLPGate(estimator='coarse_only')``; in ``execution='masked_query'``
+those of masked training."""
+import pytest
 import torch
 from mmseg.registry import MODELS
 
@@ -27,10 +29,11 @@ def _step(execution: str, estimator: str, state=None):
                            if p.grad is not None}
 
 
-def test_query_step_equals_masked_coarse_only_step():
-    model, masked_losses, masked_grads = _step('masked', 'coarse_only')
-    _, query_losses, query_grads = _step('packed_query', 'straight_through',
-                                         model.state_dict())
+@pytest.mark.parametrize('execution,estimator', [('packed_query', 'coarse_only'),
+                                                 ('masked_query', 'straight_through')])
+def test_query_step_equals_masked_step(execution, estimator):
+    model, masked_losses, masked_grads = _step('masked', estimator)
+    _, query_losses, query_grads = _step(execution, 'straight_through', model.state_dict())
     assert 0 < masked_losses['coarse_ratio'] < 1  # coarse and fine regions in the batch
     for key, value in masked_losses.items():
         assert_close_scaled(query_losses[key], value, rel=1e-5, msg=key)

@@ -16,8 +16,8 @@ from .patch_pad import check_patch_pad
 from .query_layer_forward import run_query_layers
 from .pretrained import load_pretrained
 
-EXECUTIONS = ('auto', 'masked', 'packed', 'packed_query')
-RUN_EXECUTIONS = ('masked', 'packed', 'packed_query')  # what one forward runs
+EXECUTIONS = ('auto', 'masked', 'packed', 'packed_query', 'masked_query')
+RUN_EXECUTIONS = EXECUTIONS[1:]  # what one forward runs
 
 
 @MODELS.register_module()
@@ -46,7 +46,9 @@ class MSViT(VisionTransformer):
             decisions; a learning gate gets another gradient (how the gate then trains:
             docs/training_speed.md). 'packed_query': packed, plus the fine tokens of a
             random ``query_share`` of each image's coarse regions as query-only tokens that
-            feed only the gate's straight-through gradient (docs/cheap_gate_training.md).
+            feed only the gate's straight-through gradient (docs/cheap_gate_training.md);
+            'masked_query': masked's values and gradients, its absent tokens as query-only
+            tokens over the packed ones (no N x N mask).
         query_share: 'packed_query' only: the share of each image's coarse regions sampled
             (at least one), in (0, 1].
         packed_counterfactual: a learning gate trained packed: what stands in for the scale
@@ -150,7 +152,7 @@ class MSViT(VisionTransformer):
             x: [B, in_channels, H, W].
             coarse_mask: optional [B, Hc, Wc] bool decisions replacing the gate's
                 (Hc = ceil(H / coarse_patch_size)); for analysis and tests.
-            execution: 'masked', 'packed' or 'packed_query' for this call only; None: the backbone's own
+            execution: one of ``RUN_EXECUTIONS`` for this call only; None: the backbone's own
                 (:meth:`resolve_execution`). The model is not changed.
             counterfactual: ``packed_counterfactual`` for this call only; None: the
                 backbone's own.
@@ -160,7 +162,8 @@ class MSViT(VisionTransformer):
             outs: tuple of [B, C, Hv, Wv] maps (or [map, cls [B, C]] with output_cls_token).
             aux: ``gate_logits`` / ``gate_probs`` / ``coarse_mask`` [B, Hc, Wc],
                 ``tokens_per_image`` [B] (long, without cls), ``coarse_ratio`` [B]; with
-                'packed_query' also ``query_mask`` [B, Hc, Wc] bool, the sampled regions.
+                'packed_query' / 'masked_query' also ``query_mask`` [B, Hc, Wc] bool, the
+                regions whose gradient reaches the decisions.
         """
         execution = self.resolve_execution(execution)
         query_share = self.query_share if query_share is None else check_query_share(query_share)
@@ -178,7 +181,7 @@ class MSViT(VisionTransformer):
         prefix = None
         if self.with_cls_token:
             prefix = (self.cls_token + cls_pos).expand(x.shape[0], -1, -1)
-        if execution == 'packed_query':
+        if tokens.queries is not None:
             seq, query, layout = tokens.query_sequence(prefix)
             outs = run_query_layers(self, self.drop_after_pos(seq), query, layout)
         else:
@@ -187,6 +190,6 @@ class MSViT(VisionTransformer):
         aux = dict(gate_logits=tokens.gate_logits, gate_probs=tokens.gate_probs,
                    coarse_mask=tokens.coarse_mask, tokens_per_image=tokens.tokens_per_image(),
                    coarse_ratio=tokens.coarse_ratio())
-        if tokens.query_mask is not None:
-            aux['query_mask'] = tokens.query_mask
+        if tokens.queries is not None:
+            aux['query_mask'] = tokens.queries.sampled
         return tuple(outs), aux

@@ -5,9 +5,10 @@ from typing import Optional, Tuple, Union
 from torch import Tensor
 
 from ...ops.layouts import MaskedLayout, PackedLayout
-from ...ops.query_layout import QueryPackedLayout
+from ...ops.query_layout import QueryPackedLayout, QueryTokens
 
-EXECUTIONS = ('masked', 'packed', 'packed_query')
+EXECUTIONS = ('masked', 'packed', 'packed_query', 'masked_query')
+QUERY_EXECUTIONS = ('packed_query', 'masked_query')  # packed plus query-only tokens
 
 
 @dataclass
@@ -16,9 +17,9 @@ class MixedScaleTokens:
 
     ``execution`` is the form the tokenizer was asked for: 'masked' (every coarse region and
     fine cell embedded), 'packed' (only the tokens that exist, ``coarse_masked[coarse_active]``)
-    or 'packed_query' (packed, plus the fine tokens of sampled coarse regions as query-only
-    tokens, ``msvit_mm.ops.query_layout``). :meth:`sequence` (:meth:`query_sequence` for
-    'packed_query') gives the encoder's input in that form and its layout.
+    or one of ``QUERY_EXECUTIONS`` (packed, plus query-only stand-ins for absent tokens,
+    ``msvit_mm.ops.query_layout``). :meth:`sequence` (:meth:`query_sequence` for those)
+    gives the encoder's input in that form and its layout.
 
     Attributes:
         coarse: embedded coarse tokens (position embedding added), raster order: masked
@@ -34,11 +35,9 @@ class MixedScaleTokens:
         gate_probs: [B, Hc, Wc] ``sigmoid(gate_logits)``, what the gate losses shape.
         scale: fine cells per coarse side (coarse_patch_size / patch_size).
         valid_hw: (Hv, Wv), the image's own fine grid, ceil(H / patch_size) x ceil(W / ...).
-        execution: 'masked', 'packed' or 'packed_query'.
-        query: 'packed_query' only: [Q, C] embedded fine tokens of the sampled regions'
-            cells (image-major raster order; no autograd); None otherwise.
-        query_active: [B, Hp * Wp] bool, the fine cells that are query tokens, or None.
-        query_mask: [B, Hc, Wc] bool, the sampled coarse regions, or None.
+        execution: one of ``EXECUTIONS``.
+        queries: the query-only tokens (no autograd) of a ``QUERY_EXECUTIONS`` form, else
+            None.
     """
     coarse: Tensor
     fine: Tensor
@@ -51,15 +50,14 @@ class MixedScaleTokens:
     scale: int
     valid_hw: Tuple[int, int]
     execution: str
-    query: Optional[Tensor] = None
-    query_active: Optional[Tensor] = None
-    query_mask: Optional[Tensor] = None
+    queries: Optional[QueryTokens] = None
 
     def __post_init__(self) -> None:
         if self.execution not in EXECUTIONS:
             raise ValueError(f'execution={self.execution!r} is not one of {EXECUTIONS}')
-        if (self.execution == 'packed_query') != (self.query is not None):
-            raise ValueError("query tokens come with execution='packed_query' and only with it")
+        if (self.execution in QUERY_EXECUTIONS) != (self.queries is not None):
+            raise ValueError(f'query tokens come with an execution in {QUERY_EXECUTIONS} '
+                             f'and only with one, not {self.execution!r}')
 
     def tokens_per_image(self) -> Tensor:
         """[B] long: coarse plus fine tokens that exist (no cls token)."""
@@ -82,19 +80,18 @@ class MixedScaleTokens:
             masked: [B, P + Nc + Nf, C] and a :class:`MaskedLayout`; packed: [T, C], the
             same tokens as ``pack`` of the masked sequence, and a :class:`PackedLayout`.
         """
-        if self.execution == 'packed_query':
-            raise ValueError("execution='packed_query' has two token sets: use query_sequence")
+        if self.execution in QUERY_EXECUTIONS:
+            raise ValueError(f'execution={self.execution!r} has two token sets: use '
+                             'query_sequence')
         if self.execution == 'packed':
             return PackedLayout.from_tokens(self, prefix, counterfactual)
         return MaskedLayout.from_tokens(self, prefix)
 
     def query_sequence(self, prefix: Optional[Tensor] = None
                        ) -> Tuple[Tensor, Tensor, QueryPackedLayout]:
-        """'packed_query' only: the real packed tokens [T, C] (packed execution's), the query
-        tokens [Q, C] and their :class:`~msvit_mm.ops.query_layout.QueryPackedLayout`."""
-        if self.execution != 'packed_query':
-            raise ValueError(f"query_sequence needs execution='packed_query', not "
+        """``QUERY_EXECUTIONS`` only: the real packed tokens [T, C] (packed execution's), the
+        query tokens [Q, C] and their :class:`~msvit_mm.ops.query_layout.QueryPackedLayout`."""
+        if self.queries is None:
+            raise ValueError(f'query_sequence needs an execution in {QUERY_EXECUTIONS}, not '
                              f'{self.execution!r}')
-        packed, layout = QueryPackedLayout.from_tokens(self, self.query_active, self.query_mask,
-                                                        prefix)
-        return packed, self.query, layout
+        return QueryPackedLayout.from_tokens(self, self.queries, prefix)
