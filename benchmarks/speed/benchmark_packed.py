@@ -3,7 +3,8 @@
     python benchmarks/speed/benchmark_packed.py [--quick] [--sizes 512 256]
         [--batches 1 8] [--ratios 0 0.25 0.5 0.75 1] [--repeats 5] [--threads 1]
         [--train-sizes 128 256 512] [--train-batches 2 8] [--train-ratios 0 0.25 0.5 0.75]
-        [--learning-ratios 0.5] [--query-shares 0.25 0.5 1] [--segmentor-config CONFIG] [--segmentor-sizes 128 256]
+        [--learning-ratios 0.5] [--query-shares 0.25 0.5 1] [--masked-query]
+        [--train-variants frozen@0 masked packed@ ...] [--segmentor-config CONFIG] [--segmentor-sizes 128 256]
         [--segmentor-batches 2] [--no-inference] [--no-train] [--no-segmentor] [--json PATH]
 
 Inference (eval, no_grad): for every image size, batch and forced coarse ratio (per-image
@@ -41,8 +42,8 @@ import torch  # noqa: E402
 from benchmarks.speed.speed_benchmark import (BenchSettings, bench_floor,  # noqa: E402
                                               bench_inference, inference_table,
                                               target_summary)
-from benchmarks.speed.train_benchmark import (bench_train, train_table,  # noqa: E402
-                                              train_targets)
+from benchmarks.speed.train_benchmark import (bench_train, round_spread,  # noqa: E402
+                                              train_table, train_targets)
 from msvit_mm.engine.cli import load_config  # noqa: E402
 
 QUICK = dict(sizes=[256], batches=[1, 8], repeats=3, train_sizes=[128], train_batches=[2],
@@ -69,9 +70,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='coarse ratios of the gate that does not learn (0: all fine)')
     parser.add_argument('--learning-ratios', type=float, nargs='+', default=[0.5],
                         help='coarse ratios at which the learning-gate forms are timed')
-    parser.add_argument('--query-shares', type=float, nargs='*', default=[0.25, 0.5, 1.],
-                        help="shares of the execution='packed_query' forms timed (none: "
-                             'skip them)')
+    parser.add_argument('--query-shares', type=float, nargs='*', default=[],
+                        help="shares of the execution='packed_query' forms timed, e.g. "
+                             '0.25 0.5 1 (default: none)')
+    parser.add_argument('--masked-query', action='store_true',
+                        help="also time execution='masked_query' (masked's gradients, its "
+                             'absent tokens as query-only tokens)')
+    parser.add_argument('--train-variants', nargs='+',
+                        help='time only the training variants whose names start with one '
+                             'of these (vit_sdpa always), e.g. frozen@0 masked packed@')
     parser.add_argument('--no-train', action='store_true', help='skip the training step')
     parser.add_argument('--segmentor-config', default=SEGMENTOR,
                         help='config whose segmentor the whole training step runs')
@@ -147,11 +154,14 @@ def run_train(args: argparse.Namespace, settings: BenchSettings) -> List[Dict]:
     rows = []
     for size, batch, config in jobs:
         rows += bench_train(size, batch, args.train_ratios, settings, args.learning_ratios,
-                            config, args.query_shares)
+                            config, args.query_shares, args.masked_query,
+                            args.train_variants)
         print(f"  done: training, {'segmentor' if config else 'backbone'} {size}x{size}, "
               f'batch {batch}', file=sys.stderr)
     print('\nTraining step (forward + backward, train mode, forced masks):\n')
     print(train_table(rows))
+    print('\nTime / MSViT all fine within each round (median, min, max over the rounds):\n')
+    print(round_spread(rows))
     print('\n' + train_targets(rows))
     print('\nfrozen@r: a gate that does not learn (packed); masked/packed/packed_cf/'
           'packed_query<share>@r: a learning gate in each form; MACs ratio against ViT/16 (masked: every token of both '
