@@ -162,3 +162,15 @@ def test_masked_query_is_masked_execution():
     assert set(q_params) == set(m_params)
     for name, grad in m_params.items():
         assert_close_scaled(q_params[name], grad, 1e-5, msg=name)
+
+
+@pytest.mark.parametrize('execution', ['packed_query', 'masked_query'])
+def test_query_forms_run_only_while_the_gate_learns(execution):
+    model = _model(execution=execution)
+    assert model.resolve_execution() == execution
+    model.tokenizer.gate.requires_grad_(False)
+    assert model.resolve_execution() == 'packed'  # the same values, no query tokens
+    model.tokenizer.gate.requires_grad_(True)
+    assert model.eval().resolve_execution() == 'packed'
+    with pytest.raises(ValueError, match='execution'):
+        model.resolve_execution('packed_queries')

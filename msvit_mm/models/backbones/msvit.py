@@ -11,6 +11,7 @@ from ...ops.layouts import COUNTERFACTUALS
 from ...ops.patchify import grid_size, seq_to_map
 from ...ops.query_layout import check_query_share
 from ..gates import refuse_removed
+from ..tokenizers.mixed_scale_tokens import QUERY_EXECUTIONS
 from .layer_forward import run_layers
 from .patch_pad import check_patch_pad
 from .query_layer_forward import run_query_layers
@@ -129,14 +130,19 @@ class MSViT(VisionTransformer):
 
     def resolve_execution(self, execution: Optional[str] = None) -> str:
         """The execution of the next forward: ``execution`` if given (one of
-        ``RUN_EXECUTIONS``), else the backbone's own ('auto': masked only while the gate learns)."""
+        ``RUN_EXECUTIONS``), else the backbone's own ('auto': masked only while the gate
+        learns; 'packed_query' / 'masked_query': those while the gate learns, packed, the
+        same values, otherwise)."""
         if execution is not None:
             if execution not in RUN_EXECUTIONS:
                 raise ValueError(f'execution={execution!r} is not one of {RUN_EXECUTIONS} '
                                  "(or None: the backbone's own)")
             return execution
+        learning = self.tokenizer.gate.is_learning
         if self.execution == 'auto':
-            return 'masked' if self.tokenizer.gate.is_learning else 'packed'
+            return 'masked' if learning else 'packed'
+        if self.execution in QUERY_EXECUTIONS and not learning:
+            return 'packed'
         return self.execution
 
     def forward(self, x: Tensor) -> tuple:
