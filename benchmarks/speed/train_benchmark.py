@@ -26,7 +26,6 @@ the memory of the step: the bytes of the tensors autograd saves for backward (pa
 excluded; each storage once), and on CUDA ``max_memory_allocated``.
 """
 import inspect
-import math
 import statistics
 import time
 from typing import Callable, Dict, List, Optional, Sequence
@@ -42,6 +41,7 @@ from torch import Tensor, nn
 
 from msvit_mm.analysis.markdown import markdown_table
 from msvit_mm.ops.patchify import grid_size
+from msvit_mm.ops.query_layout import quota
 
 from .speed import (build_pair, msvit_macs, same_weights_vit, spread_masks, train_step,
                     vit_macs, vit_sdpa_forward)
@@ -244,7 +244,7 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
         if execution == 'packed_query':  # + the query tokens (forward only; attention to
             # the real keys counted as if among them)
             coarse = masks[r].flatten(1).sum(1).tolist()
-            counts = [n + msvit.tokenizer.scale ** 2 * math.ceil(share * k)
+            counts = [n + msvit.tokenizer.scale ** 2 * quota(share, k)
                       for n, k in zip(counts, coarse)]
         macs[name] = sum(msvit_macs(msvit, n, regions) + head for n in counts)
     fine = times.get('frozen@0', float('nan'))

@@ -22,6 +22,7 @@ Two sets of query tokens (:class:`QueryTokens`, chosen by the tokenizer):
 
 The layer loop for them is ``msvit_mm.models.backbones.query_layer_forward``.
 """
+import math
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
@@ -44,10 +45,16 @@ def check_query_share(share: float) -> float:
     return float(share)
 
 
+def quota(share: float, count: int) -> int:
+    """Regions sampled from ``count`` coarse ones: ``ceil(share * count)``, at least one
+    when ``count >= 1`` (:func:`sample_query_regions`' count, for one image)."""
+    return max(1, math.ceil(share * count - 1e-9)) if count else 0
+
+
 def sample_query_regions(coarse_mask: Tensor, share: float) -> Tensor:
     """A random subset of each image's coarse regions: [B, Hc, Wc] bool.
 
-    Image i gets ``ceil(share * n_i)`` of its ``n_i`` coarse regions (at least one when it
+    Image i gets ``quota(share, n_i)`` (``ceil(share * n_i)``) of its ``n_i`` coarse regions (at least one when it
     has one), uniformly without replacement, drawn with torch's global generator on the
     mask's device (``torch.rand``), so the run's seed governs it; ``share == 1``: every
     coarse region, no draw.
@@ -59,7 +66,10 @@ def sample_query_regions(coarse_mask: Tensor, share: float) -> Tensor:
     flat = coarse_mask.reshape(b, -1)
     keys = torch.rand(flat.shape, device=flat.device).masked_fill_(~flat, 2.)  # coarse first
     rank = keys.argsort(1).argsort(1)
-    quota = torch.ceil(flat.sum(1).to(torch.float64) * share).long()
+    count = flat.sum(1)
+    # ceil(share * n) without float noise (0.3 * 10 is 3.0000000000000004), >= 1 when n >= 1
+    quota = torch.ceil(count.to(torch.float64) * share - 1e-9).long().clamp(min=1)
+    quota = torch.where(count > 0, quota, 0)
     return ((rank < quota[:, None]) & flat).reshape(coarse_mask.shape)
 
 
@@ -197,4 +207,4 @@ def fine_query_cells(query_mask: Tensor, scale: int, fine_in_bounds: Tensor) -> 
 
 
 __all__ = ['QueryPackedLayout', 'QueryTokens', 'check_query_share', 'fine_query_cells',
-           'sample_query_regions']
+           'quota', 'sample_query_regions']

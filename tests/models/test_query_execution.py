@@ -2,15 +2,13 @@
 for a sample of the coarse regions. Its values are packed execution's, its non-gate
 gradients packed execution's, and its gate gradient masked execution's on the sampled
 regions (zero elsewhere)."""
-import math
-
 import pytest
 import torch
 import torch.nn.functional as F
 
 from msvit_mm.models.backbones import MSViT
 from msvit_mm.ops import query_layout
-from msvit_mm.ops.query_layout import sample_query_regions
+from msvit_mm.ops.query_layout import quota, sample_query_regions
 
 from ..helpers import assert_close_scaled
 from .helpers import SMALL
@@ -78,7 +76,7 @@ def test_gate_gradient_is_masked_executions_on_sampled_regions(share):
     sampled = aux['query_mask']
     assert not (sampled & ~MASK).any()
     counts = MASK.flatten(1).sum(1).tolist()
-    assert sampled.flatten(1).sum(1).tolist() == [math.ceil(share * n) for n in counts]
+    assert sampled.flatten(1).sum(1).tolist() == [quota(share, n) for n in counts]
     if share == 1.:
         assert torch.equal(sampled, MASK)
     assert_close_scaled(q_grad[sampled], m_grad[sampled], 1e-4)
@@ -126,7 +124,12 @@ def test_sample_is_per_image_and_follows_the_seed():
     for d in draws:
         assert not (d & ~mask).any()
         assert d.flatten(1).sum(1).tolist() == [
-            math.ceil(0.3 * n) for n in mask.flatten(1).sum(1).tolist()]
+            quota(0.3, n) for n in mask.flatten(1).sum(1).tolist()]
+    assert [quota(0.3, n) for n in (0, 1, 3, 10, 11)] == [0, 1, 1, 3, 4]
+    assert [quota(1e-6, n) for n in (0, 1, 7)] == [0, 1, 1]
+    ten = torch.zeros(1, 4, 4, dtype=torch.bool)
+    ten.view(-1)[:10] = True
+    assert int(sample_query_regions(ten, 0.3).sum()) == 3  # not 4 (0.3 * 10 > 3 in floats)
     # per image: the same decisions in two images get their own samples
     same = mask[:1].expand(64, -1, -1)
     torch.manual_seed(0)
