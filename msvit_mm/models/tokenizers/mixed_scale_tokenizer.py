@@ -133,7 +133,7 @@ class MixedScaleTokenizer(BaseModule):
                                      pos[0]) if every else fine.new_zeros(0, fine.shape[1]))
         return QueryTokens(fine=fine, fine_active=fine_active, coarse=coarse,
                            coarse_active=coarse_active,
-                           sampled=fine_regions | ~mask if every else fine_regions)
+                           sampled=torch.ones_like(mask) if every else fine_regions)
 
     def _embed_active(self, x: Tensor, patch_embed: nn.Module, active: Tensor, size: int,
                       pos: Tensor) -> Tensor:
