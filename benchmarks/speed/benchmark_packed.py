@@ -1,7 +1,7 @@
 """Time MSViT-S packed execution against ViT-S/16 (same widths and weights), as ratios.
 
     python benchmarks/speed/benchmark_packed.py [--quick] [--sizes 512 256]
-        [--batches 1 8] [--ratios 0 0.25 0.5 0.75 1] [--repeats 5] [--threads 1]
+        [--batches 1 8] [--ratios 0 0.25 0.5 0.75 1] [--repeats 5] [--threads 1] [--clock wall|cpu]
         [--train-sizes 128 256 512] [--train-batches 2 8] [--train-ratios 0 0.25 0.5 0.75]
         [--learning-ratios 0.5] [--query-shares 0.25 0.5 1] [--masked-query]
         [--train-variants frozen@0 masked packed@ ...] [--segmentor-config CONFIG] [--segmentor-sizes 128 256]
@@ -63,6 +63,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--repeats', type=int, default=5, help='timed rounds (median kept)')
     parser.add_argument('--warmup', type=int, default=1, help='untimed rounds first')
     parser.add_argument('--threads', type=int, default=1, help='torch CPU threads')
+    parser.add_argument('--clock', choices=['wall', 'cpu'], default='wall',
+                        help="'cpu': this process's CPU time (one thread on a shared CPU: "
+                             'time lost to other processes not counted); CPU device only')
     parser.add_argument('--no-inference', action='store_true', help='skip inference')
     parser.add_argument('--train-sizes', type=int, nargs='+', default=[128, 256, 512])
     parser.add_argument('--train-batches', type=int, nargs='+', default=[2, 8])
@@ -105,6 +108,8 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
     for flag in ('repeats', 'threads'):
         if getattr(args, flag) < 1:
             parser.error(f'--{flag} must be at least 1, got {getattr(args, flag)}')
+    if args.clock == 'cpu' and args.device != 'cpu':
+        parser.error(f"--clock cpu times CPU work only; --device is {args.device!r}")
     if args.warmup < 0:
         parser.error(f'--warmup must be >= 0, got {args.warmup}')
     if not 0.0 <= args.spread <= 1.0:
@@ -174,9 +179,11 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, List[Dict]]:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     settings = BenchSettings(repeats=args.repeats, warmup=args.warmup, spread=args.spread,
-                             device=args.device, seed=args.seed, control=not args.no_control)
+                             device=args.device, seed=args.seed, control=not args.no_control,
+                             clock=args.clock)
     print(f'torch {torch.__version__}, device {args.device}, {torch.get_num_threads()} CPU '
-          f'thread(s), median of {args.repeats} alternating rounds after {args.warmup} warm-up')
+          f'thread(s), median of {args.repeats} alternating rounds after {args.warmup} warm-up, '
+          f'{args.clock} clock')
     result = dict(inference=[], floor=[], train=[])
     if not args.no_inference:
         result.update(run_inference(args, settings))

@@ -27,7 +27,6 @@ excluded; each storage once), and on CUDA ``max_memory_allocated``.
 """
 import inspect
 import statistics
-import time
 from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
@@ -227,7 +226,7 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
         fns = {k: f for k, f in fns.items()
                if k == 'vit_sdpa' or any(k.startswith(o) for o in only)}
     calls: Dict[str, List[float]] = {k: [] for k in fns}
-    times = timed({k: _recorded(f, calls[k]) for k, f in fns.items()}, s)
+    times = timed({k: _recorded(f, calls[k], s.now) for k, f in fns.items()}, s)
     rounds = {k: v[s.warmup:s.warmup + s.repeats] for k, v in calls.items()}
     memory = {k: _memory(fn, params, device) for k, fn in fns.items()}
     gate.requires_grad_(True)
@@ -261,12 +260,14 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
                  **memory[name]) for name, t in times.items()]
 
 
-def _recorded(fn: Callable[[], None], into: List[float]) -> Callable[[], None]:
-    """``fn`` that appends the seconds of each call to ``into`` (one call per round)."""
+def _recorded(fn: Callable[[], None], into: List[float], clock: Callable[[], float]
+              ) -> Callable[[], None]:
+    """``fn`` that appends the ``clock`` seconds of each call to ``into`` (one call per
+    round)."""
     def call() -> None:
-        start = time.perf_counter()
+        start = clock()
         fn()
-        into.append(time.perf_counter() - start)
+        into.append(clock() - start)
     return call
 
 
