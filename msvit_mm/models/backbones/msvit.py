@@ -49,7 +49,8 @@ class MSViT(VisionTransformer):
             random ``query_share`` of each image's coarse regions as query-only tokens that
             feed only the gate's straight-through gradient (docs/cheap_gate_training.md);
             'masked_query': masked's values and gradients, its absent tokens as query-only
-            tokens over the packed ones (no N x N mask).
+            tokens over the packed ones (no N x N mask). Both run packed while the gate
+            does not learn.
         query_share: 'packed_query' only: the share of each image's coarse regions sampled
             (at least one), in (0, 1].
         packed_counterfactual: a learning gate trained packed: what stands in for the scale
