@@ -1,9 +1,10 @@
 """Time MSViT-S packed execution against ViT-S/16 (same widths and weights), as ratios.
 
     python benchmarks/speed/benchmark_packed.py [--quick] [--sizes 512 256]
-        [--batches 1 8] [--ratios 0 0.25 0.5 0.75 1] [--repeats 5] [--threads 1]
+        [--batches 1 8] [--ratios 0 0.25 0.5 0.75 1] [--repeats 5] [--threads 1] [--clock wall|cpu]
         [--train-sizes 128 256 512] [--train-batches 2 8] [--train-ratios 0 0.25 0.5 0.75]
-        [--learning-ratios 0.5] [--segmentor-config CONFIG] [--segmentor-sizes 128 256]
+        [--learning-ratios 0.5] [--query-shares 0.25 0.5 1] [--masked-query]
+        [--train-variants frozen@0 masked packed@ ...] [--segmentor-config CONFIG] [--segmentor-sizes 128 256]
         [--segmentor-batches 2] [--no-inference] [--no-train] [--no-segmentor] [--json PATH]
 
 Inference (eval, no_grad): for every image size, batch and forced coarse ratio (per-image
@@ -22,7 +23,8 @@ backbone alone at every ``--train-sizes`` x ``--train-batches``, and the whole s
 ``--segmentor-config`` (neck, decode and auxiliary heads, their losses) at the smaller
 ``--segmentor-sizes`` x ``--segmentor-batches``: ViT, ViT-SDPA, MSViT with a gate that does
 not learn (packed) at every ``--train-ratios``, and the three forms for a learning gate
-(masked, packed, packed with the 'fine_mean' counterfactual) at ``--learning-ratios``; time
+(masked, packed, packed with the 'fine_mean' counterfactual, and ``packed_query`` at every
+``--query-shares``) at ``--learning-ratios``; time
 ratios beside the MACs ratio, and the bytes saved for backward. Timings are medians over
 ``--repeats`` rounds on ``--threads`` CPU threads (or the GPU if ``--device cuda``).
 """
@@ -40,8 +42,8 @@ import torch  # noqa: E402
 from benchmarks.speed.speed_benchmark import (BenchSettings, bench_floor,  # noqa: E402
                                               bench_inference, inference_table,
                                               target_summary)
-from benchmarks.speed.train_benchmark import (bench_train, train_table,  # noqa: E402
-                                              train_targets)
+from benchmarks.speed.train_benchmark import (bench_train, round_spread,  # noqa: E402
+                                              train_table, train_targets)
 from msvit_mm.engine.cli import load_config  # noqa: E402
 
 QUICK = dict(sizes=[256], batches=[1, 8], repeats=3, train_sizes=[128], train_batches=[2],
@@ -61,6 +63,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--repeats', type=int, default=5, help='timed rounds (median kept)')
     parser.add_argument('--warmup', type=int, default=1, help='untimed rounds first')
     parser.add_argument('--threads', type=int, default=1, help='torch CPU threads')
+    parser.add_argument('--clock', choices=['wall', 'cpu'], default='wall',
+                        help="'cpu': this process's CPU time (one thread on a shared CPU: "
+                             'time lost to other processes not counted); CPU device only')
     parser.add_argument('--no-inference', action='store_true', help='skip inference')
     parser.add_argument('--train-sizes', type=int, nargs='+', default=[128, 256, 512])
     parser.add_argument('--train-batches', type=int, nargs='+', default=[2, 8])
@@ -68,6 +73,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='coarse ratios of the gate that does not learn (0: all fine)')
     parser.add_argument('--learning-ratios', type=float, nargs='+', default=[0.5],
                         help='coarse ratios at which the learning-gate forms are timed')
+    parser.add_argument('--query-shares', type=float, nargs='*', default=[],
+                        help="shares of the execution='packed_query' forms timed, e.g. "
+                             '0.25 0.5 1 (default: none)')
+    parser.add_argument('--masked-query', action='store_true',
+                        help="also time execution='masked_query' (masked's gradients, its "
+                             'absent tokens as query-only tokens)')
+    parser.add_argument('--train-variants', nargs='+',
+                        help='time only the training variants whose names start with one '
+                             'of these (vit_sdpa always), e.g. frozen@0 masked packed@')
     parser.add_argument('--no-train', action='store_true', help='skip the training step')
     parser.add_argument('--segmentor-config', default=SEGMENTOR,
                         help='config whose segmentor the whole training step runs')
@@ -94,6 +108,8 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
     for flag in ('repeats', 'threads'):
         if getattr(args, flag) < 1:
             parser.error(f'--{flag} must be at least 1, got {getattr(args, flag)}')
+    if args.clock == 'cpu' and args.device != 'cpu':
+        parser.error(f"--clock cpu times CPU work only; --device is {args.device!r}")
     if args.warmup < 0:
         parser.error(f'--warmup must be >= 0, got {args.warmup}')
     if not 0.0 <= args.spread <= 1.0:
@@ -102,6 +118,9 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         bad = [r for r in getattr(args, flag) if not 0.0 <= r <= 1.0]
         if bad:
             parser.error(f"--{flag.replace('_', '-')} must lie in [0, 1], got {bad}")
+    bad = [s for s in args.query_shares if not 0.0 < s <= 1.0]
+    if bad:
+        parser.error(f'--query-shares must lie in (0, 1], got {bad}')
     for flag in ('sizes', 'batches', 'train_sizes', 'train_batches', 'segmentor_sizes',
                  'segmentor_batches'):
         bad = [v for v in getattr(args, flag) if v < 1]
@@ -140,14 +159,17 @@ def run_train(args: argparse.Namespace, settings: BenchSettings) -> List[Dict]:
     rows = []
     for size, batch, config in jobs:
         rows += bench_train(size, batch, args.train_ratios, settings, args.learning_ratios,
-                            config)
+                            config, args.query_shares, args.masked_query,
+                            args.train_variants)
         print(f"  done: training, {'segmentor' if config else 'backbone'} {size}x{size}, "
               f'batch {batch}', file=sys.stderr)
     print('\nTraining step (forward + backward, train mode, forced masks):\n')
     print(train_table(rows))
+    print('\nTime / MSViT all fine within each round (median, min, max over the rounds):\n')
+    print(round_spread(rows))
     print('\n' + train_targets(rows))
-    print('\nfrozen@r: a gate that does not learn (packed); masked/packed/packed_cf@r: a '
-          'learning gate in each form; MACs ratio against ViT/16 (masked: every token of both '
+    print('\nfrozen@r: a gate that does not learn (packed); masked/packed/packed_cf/'
+          'packed_query<share>@r: a learning gate in each form; MACs ratio against ViT/16 (masked: every token of both '
           'scales); time / MACs = (time / ViT-SDPA) / MACs ratio; saved for backward: tensors '
           'autograd keeps for backward, parameters excluded.')
     return rows
@@ -157,9 +179,11 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, List[Dict]]:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     settings = BenchSettings(repeats=args.repeats, warmup=args.warmup, spread=args.spread,
-                             device=args.device, seed=args.seed, control=not args.no_control)
+                             device=args.device, seed=args.seed, control=not args.no_control,
+                             clock=args.clock)
     print(f'torch {torch.__version__}, device {args.device}, {torch.get_num_threads()} CPU '
-          f'thread(s), median of {args.repeats} alternating rounds after {args.warmup} warm-up')
+          f'thread(s), median of {args.repeats} alternating rounds after {args.warmup} warm-up, '
+          f'{args.clock} clock')
     result = dict(inference=[], floor=[], train=[])
     if not args.no_inference:
         result.update(run_inference(args, settings))

@@ -12,7 +12,10 @@ batch, every variant is timed in the same alternating rounds (``speed.time_varia
   as the ``frozen@r`` images have on average, what this machine does with fewer tokens at all.
 - the forms for a learning gate, at the ratios of ``learning_ratios``: ``masked@r`` (both
   scales run), ``packed@r`` (only the tokens that exist; absent scale read as zeros in the
-  gate gradient), ``packed_cf@r`` (the same, with the 'fine_mean' counterfactual).
+  gate gradient), ``packed_cf@r`` (the same, with the 'fine_mean' counterfactual),
+  ``packed_query<s>@r`` (packed plus query-only fine tokens for a share ``s`` of each
+  image's coarse regions, ``execution='packed_query'``, at every ``query_shares``) and,
+  with ``masked_query``, ``masked_query@r`` (masked's gradients, absent tokens query-only).
 
 Two levels: the backbone alone (loss: mean square of every output map, as
 ``speed.train_step``) and the whole segmentor of a config (backbone, neck, decode and
@@ -23,6 +26,7 @@ the memory of the step: the bytes of the tensors autograd saves for backward (pa
 excluded; each storage once), and on CUDA ``max_memory_allocated``.
 """
 import inspect
+import statistics
 from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
@@ -36,17 +40,29 @@ from torch import Tensor, nn
 
 from msvit_mm.analysis.markdown import markdown_table
 from msvit_mm.ops.patchify import grid_size
+from msvit_mm.ops.query_layout import quota
 
 from .speed import (build_pair, msvit_macs, same_weights_vit, spread_masks, train_step,
                     vit_macs, vit_sdpa_forward)
 from .speed_benchmark import BenchSettings, timed
 
-__all__ = ['LEARNING_FORMS', 'bench_train', 'saved_tensor_bytes', 'train_table',
+__all__ = ['LEARNING_FORMS', 'bench_train', 'learning_forms', 'round_spread', 'saved_tensor_bytes', 'train_table',
            'train_targets']
 
-# name -> (execution, packed_counterfactual) of a learning gate
+# name -> (execution, packed_counterfactual) of a learning gate (and query_share below)
 LEARNING_FORMS = {'masked': ('masked', 'zero'), 'packed': ('packed', 'zero'),
                   'packed_cf': ('packed', 'fine_mean')}
+
+
+def learning_forms(query_shares: Sequence[float] = (), masked_query: bool = False
+                   ) -> Dict[str, tuple]:
+    """name -> (execution, packed_counterfactual, query_share): :data:`LEARNING_FORMS`,
+    ``packed_query<s>`` for every share ``s`` and, if asked, ``masked_query``."""
+    forms = {k: v + (1.,) for k, v in LEARNING_FORMS.items()}
+    forms.update({f'packed_query{s:g}': ('packed_query', 'zero', s) for s in query_shares})
+    if masked_query:
+        forms['masked_query'] = ('masked_query', 'zero', 1.)
+    return forms
 
 
 def saved_tensor_bytes(step: Callable[[], object], exclude: Sequence[Tensor] = ()) -> int:
@@ -122,18 +138,25 @@ def _build_segmentor(config, size: int, seed: int):
 
 
 def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings,
-                learning_ratios: Sequence[float] = (0.5,), config=None) -> List[Dict]:
+                learning_ratios: Sequence[float] = (0.5,), config=None,
+                query_shares: Sequence[float] = (), masked_query: bool = False,
+                only: Optional[Sequence[str]] = None) -> List[Dict]:
     """Time one training step of every variant (module doc) for one (size, batch).
 
     Args:
         ratios: coarse ratios of the frozen-gate rows (include 0: MSViT all fine).
-        learning_ratios: ratios at which the three learning-gate forms are timed.
+        learning_ratios: ratios at which the learning-gate forms are timed.
+        query_shares: the shares of the ``packed_query<s>`` forms (none: not timed).
+        masked_query: time the ``masked_query`` form too.
+        only: time only the variants whose names start with one of these (``vit_sdpa``
+            always); None: every variant.
         config: an mmengine Config whose ``model`` is an MSViT segmentor (whole step), or
             None: the MSViT-S backbone alone (``speed.build_pair``).
 
     Returns:
         one dict per variant: ``level`` ('backbone' | 'segmentor'), size, batch, variant,
-        ratio, ``seconds``, ``vs_sdpa`` / ``vs_fine`` (time ratios), ``macs_ratio`` (to
+        ratio, ``seconds``, ``vs_sdpa`` / ``vs_fine`` (time ratios; ``vs_fine_rounds``: the
+        ratio to MSViT all fine within each timed round), ``macs_ratio`` (to
         ViT/16), ``saved_mb``, ``cuda_peak_mb`` (nan on CPU), ``tokens_mean``.
     """
     device = torch.device(s.device)
@@ -163,11 +186,12 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
     def step(features: Callable[[], Sequence[Tensor]]) -> Callable[[], None]:
         return lambda: train_step(features, params, None if config is None else heads_loss)
 
-    def msvit_step(mask, learning: bool, form=('masked', 'zero')):
+    def msvit_step(mask, learning: bool, form=('masked', 'zero', 1.)):
         def features():
             gate.requires_grad_(learning)
             # a frozen gate: packed, what 'auto' runs
-            return msvit.forward_with_aux(x, mask, form[0] if learning else 'packed', form[1])[0]
+            return msvit.forward_with_aux(x, mask, form[0] if learning else 'packed', form[1],
+                                          form[2])[0]
         return step(features)
 
     masks = {r: spread_masks(batch, grid, r, s.spread, gen).to(device)
@@ -190,15 +214,20 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
             dense_macs[f'dense@{r:g}'] = (r, batch * vit_macs(ctrl, tuple(xc.shape[-2:])),
                                           float(hv * cols))
             params += list(ctrl.parameters())
-    variants = {}  # name -> (ratio, execution it runs)
+    variants = {}  # name -> (ratio, execution it runs, query share)
     for r in ratios:
         fns[f'frozen@{r:g}'] = msvit_step(masks[r], False)
-        variants[f'frozen@{r:g}'] = (r, 'packed')
+        variants[f'frozen@{r:g}'] = (r, 'packed', 1.)
     for r in learning_ratios:
-        for name, form in LEARNING_FORMS.items():
+        for name, form in learning_forms(query_shares, masked_query).items():
             fns[f'{name}@{r:g}'] = msvit_step(masks[r], True, form)
-            variants[f'{name}@{r:g}'] = (r, form[0])
-    times = timed(fns, s)
+            variants[f'{name}@{r:g}'] = (r, form[0], form[2])
+    if only is not None:
+        fns = {k: f for k, f in fns.items()
+               if k == 'vit_sdpa' or any(k.startswith(o) for o in only)}
+    calls: Dict[str, List[float]] = {k: [] for k in fns}
+    times = timed({k: _recorded(f, calls[k], s.now) for k, f in fns.items()}, s)
+    rounds = {k: v[s.warmup:s.warmup + s.repeats] for k, v in calls.items()}
     memory = {k: _memory(fn, params, device) for k, fn in fns.items()}
     gate.requires_grad_(True)
 
@@ -209,19 +238,47 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
     every = regions * (1 + msvit.tokenizer.scale ** 2)  # masked runs both scales
     base = batch * (vit_macs(vit, (size, size)) + head)
     macs = {'vit': base, 'vit_sdpa': base}
-    for name, (r, execution) in variants.items():
-        counts = [every] * batch if execution == 'masked' else tokens[r]
+    for name, (r, execution, share) in variants.items():
+        counts = [every] * batch if execution in ('masked', 'masked_query') else tokens[r]
+        if execution == 'packed_query':  # + the query tokens (forward only; attention to
+            # the real keys counted as if among them)
+            coarse = masks[r].flatten(1).sum(1).tolist()
+            counts = [n + msvit.tokenizer.scale ** 2 * quota(share, k)
+                      for n, k in zip(counts, coarse)]
         macs[name] = sum(msvit_macs(msvit, n, regions) + head for n in counts)
     fine = times.get('frozen@0', float('nan'))
-    info = {name: (r, sum(tokens[r]) / batch) for name, (r, _) in variants.items()}
+    info = {name: (r, sum(tokens[r]) / batch) for name, (r, _, _) in variants.items()}
     for name, (r, m, n) in dense_macs.items():
         macs[name], info[name] = m, (r, n)
     level = 'backbone' if config is None else 'segmentor'
     return [dict(level=level, size=size, batch=batch, variant=name,
                  ratio=info.get(name, (0.,))[0], seconds=t, vs_sdpa=t / times['vit_sdpa'],
                  vs_fine=t / fine, macs_ratio=macs[name] / base,
+                 vs_fine_rounds=[a / b for a, b in zip(rounds[name], rounds.get(
+                     'frozen@0', [float('nan')] * len(rounds[name])))],
                  tokens_mean=info.get(name, (0., float(hv * wv)))[1],
                  **memory[name]) for name, t in times.items()]
+
+
+def _recorded(fn: Callable[[], None], into: List[float], clock: Callable[[], float]
+              ) -> Callable[[], None]:
+    """``fn`` that appends the ``clock`` seconds of each call to ``into`` (one call per
+    round)."""
+    def call() -> None:
+        start = clock()
+        fn()
+        into.append(clock() - start)
+    return call
+
+
+def round_spread(rows: List[Dict]) -> str:
+    """Markdown table: each variant's time / MSViT all fine as the median of the per-round
+    ratios and their range (min-max over the timed rounds)."""
+    return markdown_table(['level', 'size', 'batch', 'variant', 'median of round ratios',
+                           'min', 'max'], ([
+        r['level'], r['size'], r['batch'], r['variant'],
+        f"{statistics.median(r['vs_fine_rounds']):.3f}", f"{min(r['vs_fine_rounds']):.3f}",
+        f"{max(r['vs_fine_rounds']):.3f}"] for r in rows if r['vs_fine_rounds']))
 
 
 def _memory(fn: Callable[[], None], params: Sequence[Tensor], device: torch.device) -> Dict:

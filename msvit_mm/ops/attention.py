@@ -122,19 +122,31 @@ def packed_attention(x: Tensor, mha: nn.MultiheadAttention, seqlens: Sequence[in
     Returns:
         [T, C].
     """
+    return attend_packed(packed_qkv(x, mha), mha, seqlens, dropout_p, cu_seqlens)
+
+
+def packed_qkv(x: Tensor, mha: nn.MultiheadAttention) -> Tensor:
+    """The input projection of packed tokens x [T, C]: [T, 3, heads, C / heads] (q, k, v)."""
     t, c = x.shape
     h = mha.num_heads
-    qkv = F.linear(x, mha.in_proj_weight, mha.in_proj_bias).view(t, 3, h, c // h)
+    return F.linear(x, mha.in_proj_weight, mha.in_proj_bias).view(t, 3, h, c // h)
+
+
+def attend_packed(qkv: Tensor, mha: nn.MultiheadAttention, seqlens: Sequence[int],
+                  dropout_p: float = 0., cu_seqlens: Optional[Tensor] = None) -> Tensor:
+    """:func:`packed_attention` from the projected tokens ``qkv`` [T, 3, heads, d]: [T, C]."""
+    t, _, h, d = qkv.shape
+    c = h * d
     if varlen_kernel_applies(qkv, dropout_p):  # qkv: the dtype autocast gives
         if cu_seqlens is None:
-            cu_seqlens = cumulative_seqlens(seqlens, x.device)
+            cu_seqlens = cumulative_seqlens(seqlens, qkv.device)
         longest = max(seqlens)
         q, k, v = qkv.unbind(1)  # T, heads, d each
         out = varlen_attn(q, k, v, cu_seqlens, cu_seqlens, longest, longest)
         return mha.out_proj(out.reshape(t, c))
     outs, start = [], 0
     for count, length in equal_length_runs(seqlens):
-        part = qkv[start:start + count * length].view(count, length, 3, h, c // h)
+        part = qkv[start:start + count * length].view(count, length, 3, h, d)
         q, k, v = (p.transpose(1, 2) for p in part.unbind(2))  # count, heads, length, d
         o = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
         outs.append(o.transpose(1, 2).reshape(count * length, c))

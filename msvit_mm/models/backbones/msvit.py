@@ -9,13 +9,16 @@ from torch import Tensor
 
 from ...ops.layouts import COUNTERFACTUALS
 from ...ops.patchify import grid_size, seq_to_map
+from ...ops.query_layout import check_query_share
 from ..gates import refuse_removed
+from ..tokenizers.mixed_scale_tokens import QUERY_EXECUTIONS
 from .layer_forward import run_layers
 from .patch_pad import check_patch_pad
+from .query_layer_forward import run_query_layers
 from .pretrained import load_pretrained
 
-EXECUTIONS = ('auto', 'masked', 'packed')
-RUN_EXECUTIONS = ('masked', 'packed')  # what one forward runs
+EXECUTIONS = ('auto', 'masked', 'packed', 'packed_query', 'masked_query')
+RUN_EXECUTIONS = EXECUTIONS[1:]  # what one forward runs
 
 
 @MODELS.register_module()
@@ -42,7 +45,14 @@ class MSViT(VisionTransformer):
             tokens of both scales, attention masked by the decisions) or 'packed' (only the
             tokens that exist, concatenated over the batch). Same values for the same
             decisions; a learning gate gets another gradient (how the gate then trains:
-            docs/training_speed.md).
+            docs/training_speed.md). 'packed_query': packed, plus the fine tokens of a
+            random ``query_share`` of each image's coarse regions as query-only tokens that
+            feed only the gate's straight-through gradient (docs/cheap_gate_training.md);
+            'masked_query': masked's values and gradients, its absent tokens as query-only
+            tokens over the packed ones (no N x N mask). Both run packed while the gate
+            does not learn.
+        query_share: 'packed_query' only: the share of each image's coarse regions sampled
+            (at least one), in (0, 1].
         packed_counterfactual: a learning gate trained packed: what stands in for the scale
             that did not run in the gate's straight-through gradient. 'zero' (absent tokens
             read as zeros: the gradient sees only the chosen scale's output) or
@@ -56,13 +66,15 @@ class MSViT(VisionTransformer):
     """
 
     def __init__(self, *args, coarse_patch_size: int = 32, gate: Optional[dict] = None,
-                 execution: str = 'auto', packed_counterfactual: str = 'zero', **kwargs):
+                 execution: str = 'auto', packed_counterfactual: str = 'zero',
+                 query_share: float = 0.5, **kwargs):
         refuse_removed('MSViT', kwargs, others=True)  # the rest is VisionTransformer's
         if execution not in EXECUTIONS:
             raise ValueError(f'execution={execution!r} is not one of {EXECUTIONS}')
         if packed_counterfactual not in COUNTERFACTUALS:
             raise ValueError(f'packed_counterfactual={packed_counterfactual!r} is not one of '
                              f'{COUNTERFACTUALS}')
+        self.query_share = check_query_share(query_share)
         super().__init__(*args, **kwargs)
         check_patch_pad(self.patch_embed)
         self.in_channels = self.patch_embed.projection.in_channels  # also when positional
@@ -118,22 +130,28 @@ class MSViT(VisionTransformer):
         return pos, self.pos_embed[:, :1]
 
     def resolve_execution(self, execution: Optional[str] = None) -> str:
-        """'masked' or 'packed' for the next forward: ``execution`` if given ('masked' or
-        'packed'), else the backbone's own ('auto': masked only while the gate learns)."""
+        """The execution of the next forward: ``execution`` if given (one of
+        ``RUN_EXECUTIONS``), else the backbone's own ('auto': masked only while the gate
+        learns; 'packed_query' / 'masked_query': those while the gate learns, packed, the
+        same values, otherwise)."""
         if execution is not None:
             if execution not in RUN_EXECUTIONS:
                 raise ValueError(f'execution={execution!r} is not one of {RUN_EXECUTIONS} '
                                  "(or None: the backbone's own)")
             return execution
+        learning = self.tokenizer.gate.is_learning
         if self.execution == 'auto':
-            return 'masked' if self.tokenizer.gate.is_learning else 'packed'
+            return 'masked' if learning else 'packed'
+        if self.execution in QUERY_EXECUTIONS and not learning:
+            return 'packed'
         return self.execution
 
     def forward(self, x: Tensor) -> tuple:
         return self.forward_with_aux(x)[0]
 
     def forward_with_aux(self, x: Tensor, coarse_mask: Optional[Tensor] = None,
-                         execution: Optional[str] = None, counterfactual: Optional[str] = None
+                         execution: Optional[str] = None, counterfactual: Optional[str] = None,
+                         query_share: Optional[float] = None
                          ) -> Tuple[tuple, Dict[str, Tensor]]:
         """Features and gate outputs.
 
@@ -141,17 +159,21 @@ class MSViT(VisionTransformer):
             x: [B, in_channels, H, W].
             coarse_mask: optional [B, Hc, Wc] bool decisions replacing the gate's
                 (Hc = ceil(H / coarse_patch_size)); for analysis and tests.
-            execution: 'masked' or 'packed' for this call only; None: the backbone's own
+            execution: one of ``RUN_EXECUTIONS`` for this call only; None: the backbone's own
                 (:meth:`resolve_execution`). The model is not changed.
             counterfactual: ``packed_counterfactual`` for this call only; None: the
                 backbone's own.
+            query_share: ``query_share`` for this call only; None: the backbone's own.
 
         Returns:
             outs: tuple of [B, C, Hv, Wv] maps (or [map, cls [B, C]] with output_cls_token).
             aux: ``gate_logits`` / ``gate_probs`` / ``coarse_mask`` [B, Hc, Wc],
-                ``tokens_per_image`` [B] (long, without cls), ``coarse_ratio`` [B].
+                ``tokens_per_image`` [B] (long, without cls), ``coarse_ratio`` [B]; with
+                'packed_query' / 'masked_query' also ``query_mask`` [B, Hc, Wc] bool, the
+                regions whose gradient reaches the decisions.
         """
         execution = self.resolve_execution(execution)
+        query_share = self.query_share if query_share is None else check_query_share(query_share)
         if counterfactual is None:
             counterfactual = self.packed_counterfactual
         elif counterfactual not in COUNTERFACTUALS:
@@ -161,13 +183,20 @@ class MSViT(VisionTransformer):
             raise ValueError(f'input of shape {tuple(x.shape)} does not match '
                              f'in_channels={self.in_channels} (expected [B, {self.in_channels}, H, W])')
         fine_pos, cls_pos = self.fine_pos_embed(grid_size(x.shape[-2:], self.patch_size))
-        tokens = self.tokenizer(x, self.patch_embed, fine_pos, coarse_mask, execution=execution)
+        tokens = self.tokenizer(x, self.patch_embed, fine_pos, coarse_mask, execution=execution,
+                                query_share=query_share)
         prefix = None
         if self.with_cls_token:
             prefix = (self.cls_token + cls_pos).expand(x.shape[0], -1, -1)
-        seq, layout = tokens.sequence(prefix, counterfactual)
-        outs = run_layers(self, self.drop_after_pos(seq), layout)
+        if tokens.queries is not None:
+            seq, query, layout = tokens.query_sequence(prefix)
+            outs = run_query_layers(self, self.drop_after_pos(seq), query, layout)
+        else:
+            seq, layout = tokens.sequence(prefix, counterfactual)
+            outs = run_layers(self, self.drop_after_pos(seq), layout)
         aux = dict(gate_logits=tokens.gate_logits, gate_probs=tokens.gate_probs,
                    coarse_mask=tokens.coarse_mask, tokens_per_image=tokens.tokens_per_image(),
                    coarse_ratio=tokens.coarse_ratio())
+        if tokens.queries is not None:
+            aux['query_mask'] = tokens.queries.sampled
         return tuple(outs), aux

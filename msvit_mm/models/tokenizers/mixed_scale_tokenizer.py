@@ -8,10 +8,11 @@ from mmseg.registry import MODELS
 from torch import Tensor, nn
 
 from ...ops.packing import token_activity
+from ...ops.query_layout import QueryTokens, fine_query_cells, sample_query_regions
 from ...ops.patchify import (gather_patches, grid_size, in_bounds_mask, map_to_seq,
                              pad_replicate, pad_to_multiple, pool_cells)
 from ..gates import build_gate, refuse_removed
-from .mixed_scale_tokens import MixedScaleTokens
+from .mixed_scale_tokens import QUERY_EXECUTIONS, MixedScaleTokens
 
 
 def check_scales(patch_size: int, coarse_patch_size: int) -> int:
@@ -70,8 +71,8 @@ class MixedScaleTokenizer(BaseModule):
         self.gate.threshold = value  # the gate checks it
 
     def forward(self, x: Tensor, patch_embed: nn.Module, fine_pos: Tensor,
-                coarse_mask: Optional[Tensor] = None,
-                execution: str = 'masked') -> MixedScaleTokens:
+                coarse_mask: Optional[Tensor] = None, execution: str = 'masked',
+                query_share: float = 1.) -> MixedScaleTokens:
         """Tokenize a batch.
 
         Args:
@@ -84,7 +85,12 @@ class MixedScaleTokenizer(BaseModule):
                 probabilities carry the straight-through gradient.
             execution: 'packed': embed only the tokens that exist, after the gate has
                 decided; 'masked': embed every fine patch and every coarse region (see
-                :class:`MixedScaleTokens`).
+                :class:`MixedScaleTokens`); 'packed_query': 'packed', plus the fine tokens
+                of ``ceil(query_share * n)`` random coarse regions of each image (n coarse
+                ones; ``msvit_mm.ops.query_layout.sample_query_regions``) as query-only
+                tokens; 'masked_query': 'packed', plus every absent token of both scales as
+                a query-only token (query tokens: no autograd).
+            query_share: 'packed_query' only, in (0, 1].
         """
         valid_hw = grid_size(x.shape[-2:], self.patch_size)
         if tuple(fine_pos.shape[-2:]) != valid_hw:
@@ -92,23 +98,42 @@ class MixedScaleTokenizer(BaseModule):
         x = pad_to_multiple(x, self.coarse_patch_size)
         logits, mask, weight = self.gate(x, coarse_mask)
         padded_hw = grid_size(x.shape[-2:], self.patch_size)
-        coarse_active, fine_active = token_activity(
-            mask, self.scale, in_bounds_mask(padded_hw, valid_hw, x.device))
+        in_bounds = in_bounds_mask(padded_hw, valid_hw, x.device)
+        coarse_active, fine_active = token_activity(mask, self.scale, in_bounds)
         fine_pos = pad_replicate(fine_pos, padded_hw)  # 1, C, Hp, Wp
         coarse_pos = map_to_seq(pool_cells(fine_pos, self.scale))[0]  # Hc*Wc, C
         fine_pos = map_to_seq(fine_pos)[0]  # Hp*Wp, C
-        if execution == 'packed':
+        queries = None
+        if execution in ('packed',) + QUERY_EXECUTIONS:
             coarse = self._embed_active(x, patch_embed, coarse_active, self.coarse_patch_size,
                                         coarse_pos)
             fine = self._embed_active(x, patch_embed, fine_active, self.patch_size, fine_pos)
         else:
             fine = patch_embed(x)[0] + fine_pos  # B, Hp*Wp, C
             coarse = patch_embed(pool_cells(x, self.scale))[0] + coarse_pos  # B, Hc*Wc, C
+        if execution in QUERY_EXECUTIONS:
+            queries = self._queries(x, patch_embed, mask, in_bounds, (coarse_pos, fine_pos),
+                                    execution == 'masked_query', query_share)
         return MixedScaleTokens(
             coarse=coarse, fine=fine, coarse_mask=mask, coarse_weight=weight,
             coarse_active=coarse_active, fine_active=fine_active, gate_logits=logits,
             gate_probs=torch.sigmoid(logits), scale=self.scale, valid_hw=valid_hw,
-            execution=execution)
+            execution=execution, queries=queries)
+
+    @torch.no_grad()
+    def _queries(self, x: Tensor, patch_embed: nn.Module, mask: Tensor, in_bounds: Tensor,
+                 pos: tuple, every: bool, share: float) -> QueryTokens:
+        """The query-only tokens: the absent tokens of both scales (``every``), or the fine
+        tokens of a random ``share`` of each image's coarse regions."""
+        fine_regions = mask if every else sample_query_regions(mask, share)
+        fine_active = fine_query_cells(fine_regions, self.scale, in_bounds)
+        fine = self._embed_active(x, patch_embed, fine_active, self.patch_size, pos[1])
+        coarse_active = ~mask.flatten(1) if every else torch.zeros_like(mask.flatten(1))
+        coarse = (self._embed_active(x, patch_embed, coarse_active, self.coarse_patch_size,
+                                     pos[0]) if every else fine.new_zeros(0, fine.shape[1]))
+        return QueryTokens(fine=fine, fine_active=fine_active, coarse=coarse,
+                           coarse_active=coarse_active,
+                           sampled=torch.ones_like(mask) if every else fine_regions)
 
     def _embed_active(self, x: Tensor, patch_embed: nn.Module, active: Tensor, size: int,
                       pos: Tensor) -> Tensor:

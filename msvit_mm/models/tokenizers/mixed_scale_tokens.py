@@ -5,8 +5,10 @@ from typing import Optional, Tuple, Union
 from torch import Tensor
 
 from ...ops.layouts import MaskedLayout, PackedLayout
+from ...ops.query_layout import QueryPackedLayout, QueryTokens
 
-EXECUTIONS = ('masked', 'packed')
+EXECUTIONS = ('masked', 'packed', 'packed_query', 'masked_query')
+QUERY_EXECUTIONS = ('packed_query', 'masked_query')  # packed plus query-only tokens
 
 
 @dataclass
@@ -14,8 +16,10 @@ class MixedScaleTokens:
     """Both scales of every region, plus which of them exist, in one execution form.
 
     ``execution`` is the form the tokenizer was asked for: 'masked' (every coarse region and
-    fine cell embedded) or 'packed' (only the tokens that exist, ``coarse_masked[coarse_active]``).
-    :meth:`sequence` gives the encoder's input in that form and its layout.
+    fine cell embedded), 'packed' (only the tokens that exist, ``coarse_masked[coarse_active]``)
+    or one of ``QUERY_EXECUTIONS`` (packed, plus query-only stand-ins for absent tokens,
+    ``msvit_mm.ops.query_layout``). :meth:`sequence` (:meth:`query_sequence` for those)
+    gives the encoder's input in that form and its layout.
 
     Attributes:
         coarse: embedded coarse tokens (position embedding added), raster order: masked
@@ -31,7 +35,9 @@ class MixedScaleTokens:
         gate_probs: [B, Hc, Wc] ``sigmoid(gate_logits)``, what the gate losses shape.
         scale: fine cells per coarse side (coarse_patch_size / patch_size).
         valid_hw: (Hv, Wv), the image's own fine grid, ceil(H / patch_size) x ceil(W / ...).
-        execution: 'masked' or 'packed'.
+        execution: one of ``EXECUTIONS``.
+        queries: the query-only tokens (no autograd) of a ``QUERY_EXECUTIONS`` form, else
+            None.
     """
     coarse: Tensor
     fine: Tensor
@@ -44,10 +50,14 @@ class MixedScaleTokens:
     scale: int
     valid_hw: Tuple[int, int]
     execution: str
+    queries: Optional[QueryTokens] = None
 
     def __post_init__(self) -> None:
         if self.execution not in EXECUTIONS:
             raise ValueError(f'execution={self.execution!r} is not one of {EXECUTIONS}')
+        if (self.execution in QUERY_EXECUTIONS) != (self.queries is not None):
+            raise ValueError(f'query tokens come with an execution in {QUERY_EXECUTIONS} '
+                             f'and only with one, not {self.execution!r}')
 
     def tokens_per_image(self) -> Tensor:
         """[B] long: coarse plus fine tokens that exist (no cls token)."""
@@ -70,6 +80,18 @@ class MixedScaleTokens:
             masked: [B, P + Nc + Nf, C] and a :class:`MaskedLayout`; packed: [T, C], the
             same tokens as ``pack`` of the masked sequence, and a :class:`PackedLayout`.
         """
+        if self.execution in QUERY_EXECUTIONS:
+            raise ValueError(f'execution={self.execution!r} has two token sets: use '
+                             'query_sequence')
         if self.execution == 'packed':
             return PackedLayout.from_tokens(self, prefix, counterfactual)
         return MaskedLayout.from_tokens(self, prefix)
+
+    def query_sequence(self, prefix: Optional[Tensor] = None
+                       ) -> Tuple[Tensor, Tensor, QueryPackedLayout]:
+        """``QUERY_EXECUTIONS`` only: the real packed tokens [T, C] (packed execution's), the
+        query tokens [Q, C] and their :class:`~msvit_mm.ops.query_layout.QueryPackedLayout`."""
+        if self.queries is None:
+            raise ValueError(f'query_sequence needs an execution in {QUERY_EXECUTIONS}, not '
+                             f'{self.execution!r}')
+        return QueryPackedLayout.from_tokens(self, self.queries, prefix)
