@@ -59,10 +59,12 @@ class FreezeGateHook(Hook):
     def before_train(self, runner) -> None:
         _gate(runner)
         model = _model(runner)
-        if model.backbone.execution != 'auto':
+        # 'auto' and the query forms run packed once the gate is frozen
+        if model.backbone.execution in ('masked', 'packed'):
             print_log(f"FreezeGateHook: execution={model.backbone.execution!r} trains the same "
-                      "way before and after the gate is frozen; two phases (masked, then "
-                      "packed) need execution='auto'", logger='current', level=logging.WARNING)
+                      "way before and after the gate is frozen; two phases (the gate learning, "
+                      "then packed) need execution='auto' or a query form", logger='current',
+                      level=logging.WARNING)
         if self.gate_iters >= runner.max_iters:
             print_log(f'FreezeGateHook: gate_iters={self.gate_iters} >= max_iters='
                       f'{runner.max_iters}: the gate is never frozen in this run (it learns '
