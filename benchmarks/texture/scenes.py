@@ -1,14 +1,16 @@
 """Real-texture scenes: crops of real photographs, one ADE20K class per photo, labels by construction.
 
-A scene is a *stuff* partition (2-7 cells of a Voronoi diagram on warped coordinates, so the
-borders wave) plus 0-6 *things* (star-shaped blobs) painted over it. Every cell and blob is a
-*piece*: a crop of its class's photo (:mod:`.sources`) at a random position, mirror and
-zoom (log-uniform in :data:`ZOOM`; the crop covers the whole image and the piece's mask
-shows part of it). Blobs are now and then unlabelled clutter (a photo of text, label 0).
-In about half of the scenes the pieces' grey levels are pulled towards one level (their
-hue and texture kept), so a border between two plain pieces can be nearly flat in grey:
-texture and semantics disagree both ways (a textured cell is one class, a flat region can
-hold two), unlike the generated scenes of ``msvit_mm.datasets.synthetic_benchmark``.
+A scene (design v3) is a *stuff* partition (2-6 cells of a Voronoi diagram on warped
+coordinates, so the borders wave) plus 1-6 *things* (star-shaped blobs) painted over it.
+A stuff cell is a crop of its class's photo (:mod:`.sources`) covering the image at a random
+position, mirror and zoom (log-uniform in :data:`STUFF_ZOOM`). A thing is its photo's
+object: a square crop centred on the object's box (:data:`BOX_SCALE`, :data:`BOX_SHIFT`)
+resized to the blob's bounding square, so every blob shows the object, in its colours.
+Blobs are now and then unlabelled clutter (a photo of text, label 0). In about three
+quarters of the scenes the stuff cells' grey levels are pulled towards one level (hue and
+texture kept), so a border between two plain cells can be nearly flat in grey: texture and
+semantics disagree both ways (a textured cell is one class, a flat region can hold two),
+unlike the generated scenes of ``msvit_mm.datasets.synthetic_benchmark``.
 
 Labels are uint8 ADE20K ids (0 = other, ignored after ``reduce_zero_label``). The scene is a
 function of the rng stream alone (the photos are fixed files).
