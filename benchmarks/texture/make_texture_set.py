@@ -19,7 +19,7 @@ sys.path.insert(0, REPO)
 from benchmarks.texture.scenes import MIN_SIZE, render_texture_scene  # noqa: E402
 from benchmarks.texture.sources import TEXTURE_CLASSES  # noqa: E402
 
-NAME = 'texture-v2'  # the scene design's version: a set of another design is refused
+NAME = 'texture-v3'  # the scene design's version: a set of another design is refused
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

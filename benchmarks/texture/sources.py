@@ -2,13 +2,15 @@
 
 Only files that a plain ``pip install scikit-image scikit-learn`` puts on disk are used (many
 of ``skimage.data``'s data sets are fetched by pooch on first use; none of those is here).
-Nothing is downloaded. One ADE20K class per photo; the ADE20K ids are 1-based as stored in
+Nothing is downloaded. The things are colour photos of one object each, with the object's box
+(v3: the grey photos camera, coins and the astronaut portrait are no longer used, their
+objects were not learned). One ADE20K class per photo; the ADE20K ids are 1-based as stored in
 the label png (mmseg's class index is id - 1, names as in ``ADE20KDataset.METAINFO``).
 """
 import functools
 import importlib.util
 import os.path as osp
-from typing import Dict, NamedTuple, Tuple
+from typing import Dict, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -19,6 +21,8 @@ class Source(NamedTuple):
     package: str   # the package whose wheel holds the file
     path: str      # the file, relative to the package folder
     role: str      # 'stuff' (Voronoi cells), 'thing' (blobs) or 'clutter' (label 0)
+    box: Optional[Tuple[int, int, int, int]] = None  # a thing's object (top, left, bottom,
+    #                                                  right) in photo px; crops centre on it
 
 
 SOURCES: Tuple[Source, ...] = (
@@ -29,21 +33,20 @@ SOURCES: Tuple[Source, ...] = (
     Source(14, 'earth', 'skimage', 'data/gravel.png', 'stuff'),
     Source(29, 'rug', 'skimage', 'data/ihc.png', 'stuff'),
     Source(35, 'rock', 'skimage', 'data/moon.png', 'stuff'),
-    Source(13, 'person', 'skimage', 'data/camera.png', 'thing'),
-    Source(23, 'painting', 'skimage', 'data/astronaut.png', 'thing'),
-    Source(67, 'flower', 'sklearn', 'datasets/images/flower.jpg', 'thing'),
-    Source(85, 'tower', 'skimage', 'data/rocket.jpg', 'thing'),
-    Source(117, 'minibike', 'skimage', 'data/motorcycle_left.png', 'thing'),
-    Source(120, 'ball', 'skimage', 'data/retina.jpg', 'thing'),
-    Source(121, 'food', 'skimage', 'data/coffee.png', 'thing'),
-    Source(127, 'animal', 'skimage', 'data/chelsea.png', 'thing'),
-    Source(143, 'plate', 'skimage', 'data/coins.png', 'thing'),
+    Source(67, 'flower', 'sklearn', 'datasets/images/flower.jpg', 'thing', (70, 160, 370, 460)),
+    Source(85, 'tower', 'skimage', 'data/rocket.jpg', 'thing', (127, 170, 427, 470)),
+    Source(117, 'minibike', 'skimage', 'data/motorcycle_left.png', 'thing', (0, 130, 500, 630)),
+    Source(120, 'ball', 'skimage', 'data/retina.jpg', 'thing', (0, 0, 1411, 1411)),
+    Source(121, 'food', 'skimage', 'data/coffee.png', 'thing', (0, 60, 400, 460)),
+    Source(127, 'animal', 'skimage', 'data/chelsea.png', 'thing', (0, 100, 300, 400)),
     Source(0, 'other', 'skimage', 'data/text.png', 'clutter'),
 )
 TEXTURE_CLASSES: Dict[int, str] = {s.ade_id: s.name for s in SOURCES if s.ade_id > 0}
 STUFF_IDS: Tuple[int, ...] = tuple(s.ade_id for s in SOURCES if s.role == 'stuff')
 THING_IDS: Tuple[int, ...] = tuple(s.ade_id for s in SOURCES if s.role == 'thing')
 CLUTTER_ID = 0
+OBJECT_BOXES: Dict[int, Tuple[int, int, int, int]] = {
+    s.ade_id: s.box for s in SOURCES if s.box is not None}
 
 
 def package_dir(package: str) -> str:
