@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# MSViT on the texture set (v3): masked seed 1, packed_query 0.5 (seeds 0, 1) and 0.25 (seed 0),
+# stage 2 from the stage-1 ViT/16 of `run.sh headroom` run with data/texture_v3 and
+# work_dirs/texture_v3 (see README.md), then calibration to 0.5 and gate quality. Resumable.
+#   bash benchmarks/texture/seeds.sh
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} PYTHONPATH=${PYTHONPATH:-.}
+PY=${PYTHON:-python}
+C=benchmarks/texture/configs/msvit-t-t0.5-w1_upernet_1xb8-s2-300_texture-128x128.py
+W=work_dirs/texture_v3
+R=benchmarks/texture/results/v3
+D="train_dataloader.dataset.data_root=data/texture_v3/ADEChallengeData2016 val_dataloader.dataset.data_root=data/texture_v3/ADEChallengeData2016 test_dataloader.dataset.data_root=data/texture_v3/ADEChallengeData2016"
+L="load_from=$W/vit-t16_upernet_1xb8-800_texture-128x128/iter_800.pth"
+train() { # name, extra options
+  n=$1; shift
+  [ -f $W/$n/iter_300.pth ] || $PY tools/train.py $C --work-dir $W/$n --cfg-options $L $D "$@" > $W/$n.log 2>&1
+}
+evaluate() { # name
+  n=$1
+  $PY tools/analysis_tools/calibrate_gate.py $C $W/$n/iter_300.pth --target 0.5 --json $R/calibration_$n.json --cfg-options $D > $W/$n.calib.log 2>&1
+  t=$($PY -c "import json;print(json.load(open('$R/calibration_$n.json'))['threshold'])")
+  $PY tools/analysis_tools/gate_quality.py $C $W/$n/iter_300.pth --ratios 0.5 --seeds 0 1 2 --cfg-options model.backbone.gate.threshold=$t $D --out-json $R/gate_quality_$n.json --out-md $R/gate_quality_$n.md > $W/$n.gq.log 2>&1
+}
+M1=msvit-t-t0.5-w1-seed1
+Q0=msvit-t-t0.5-w1-packedquery0.5
+Q1=msvit-t-t0.5-w1-packedquery0.5-seed1
+( train $M1 randomness.seed=1 && evaluate $M1 ) &
+( train $Q0 model.backbone.execution=packed_query model.backbone.query_share=0.5 && evaluate $Q0 ) &
+wait
+Q25=msvit-t-t0.5-w1-packedquery0.25
+( train $Q1 model.backbone.execution=packed_query model.backbone.query_share=0.5 randomness.seed=1 && evaluate $Q1 ) &
+( train $Q25 model.backbone.execution=packed_query model.backbone.query_share=0.25 && evaluate $Q25 ) &
+wait
+echo "[texture] done: results in $R"
