@@ -283,8 +283,7 @@ def load_weights_strict(model: nn.Module, filename: str, map_location: Optional[
                         ) -> nn.Module:
     """Load ``filename``'s weights into ``model``; every weight must be there, fit and be
     finite."""
-    check_checkpoint_path(osp.expanduser(filename))
-    checkpoint = load_checkpoint_file(filename, map_location=map_location)
+    checkpoint = load_checkpoint_file(filename, map_location=map_location)  # checks the path
     state = check_weights_fit(model, checkpoint, filename)
     _unwrap(model).load_state_dict(state, strict=True)
     return model

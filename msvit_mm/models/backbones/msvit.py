@@ -11,14 +11,13 @@ from ...ops.layouts import COUNTERFACTUALS
 from ...ops.patchify import grid_size, seq_to_map
 from ...ops.query_layout import check_query_share
 from ..gates import refuse_removed
-from ..tokenizers.mixed_scale_tokens import QUERY_EXECUTIONS
+from ..tokenizers.mixed_scale_tokens import EXECUTIONS as RUN_EXECUTIONS, QUERY_EXECUTIONS
 from .layer_forward import run_layers
 from .patch_pad import check_patch_pad
 from .query_layer_forward import run_query_layers
 from .pretrained import load_pretrained
 
-EXECUTIONS = ('auto', 'masked', 'packed', 'packed_query', 'masked_query')
-RUN_EXECUTIONS = EXECUTIONS[1:]  # what one forward runs
+EXECUTIONS = ('auto',) + RUN_EXECUTIONS  # RUN_EXECUTIONS: what one forward runs
 
 
 @MODELS.register_module()
