@@ -11,12 +11,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TORCH_VERSION=2.13.0
+TORCHVISION_VERSION=0.28.0              # the registry's pair for torch 2.13.0 (mmpretrain needs it)
 SETUPTOOLS="setuptools>=77.0.3,<82"     # mmengine needs pkg_resources (removed in setuptools 82)
 MMCV="mmcv==2.1.0"                      # mmseg 1.2.2 asserts mmcv < 2.2
 PKGS=("mmengine==0.10.7" "mmsegmentation==1.2.2" "ftfy" "regex" "numpy" "pytest" "matplotlib" "scipy" "scikit-image" "scikit-learn")
-# mmpretrain 1.2.0 imports torchvision at import time; installed without deps so it never
-# pulls a torchvision/torch pair that replaces ours (its converters are only read as data).
+# mmpretrain 1.2.0 imports torchvision at import time. It is installed without deps (so it never
+# pulls a torch that replaces ours), with its runtime requirements listed here instead.
 MMPRETRAIN="mmpretrain==1.2.0"
+MMPRETRAIN_DEPS=("einops" "importlib_metadata" "mat4py" "modelindex" "rich")
 
 if [ -n "${PYTHON:-}" ]; then
     PY="$PYTHON"
@@ -50,16 +52,41 @@ import setuptools, sys
 v = tuple(int(p) for p in setuptools.__version__.split('.')[:2])
 sys.exit(0 if (77, 0) <= v < (82, 0) else 1)" 2>/dev/null; }
 
-# 1. torch: install the pinned CPU wheel only into our own venv; keep a cluster's torch.
-if ! "$PY" -c "import torch" 2>/dev/null; then
-    if [ "$OWN_VENV" = 1 ]; then
-        echo "[setup] installing torch==$TORCH_VERSION"
-        "${PIP[@]}" install "torch==$TORCH_VERSION" "$SETUPTOOLS"
-    else
-        echo "[setup] error: $PY has no torch. Install the torch $TORCH_VERSION build for your" >&2
-        echo "        CUDA first (https://pytorch.org/get-started/locally/), then rerun." >&2
-        exit 1
+# 1. torch + torchvision. In our own venv: the registry's pair (torch 2.13.0 and torchvision
+#    0.28.0, both CUDA builds that also run on the CPU). `--isolated` ignores a pip configuration
+#    that points at a local CPU-only torch wheel: PyPI's torchvision fails to import beside that
+#    wheel ("operator torchvision::nms does not exist"). A user's environment keeps its torch.
+isolated_pip() {
+    local cert=()
+    [ -n "${PIP_CERT:-}" ] && cert=(--cert "$PIP_CERT")
+    "$PY" -m pip --isolated --disable-pip-version-check "${cert[@]}" "$@"
+}
+torch_pair_ok() { "$PY" - "$TORCH_VERSION" "$TORCHVISION_VERSION" <<'PYEOF' 2>/dev/null
+import sys
+import torch, torchvision
+import torchvision.ops  # the compiled operators; fails beside a mismatched torch build
+ok = (torch.__version__.split('+')[0] == sys.argv[1]
+      and torchvision.__version__.split('+')[0] == sys.argv[2])
+sys.exit(0 if ok else 1)
+PYEOF
+}
+if [ "$OWN_VENV" = 1 ]; then
+    if ! torch_pair_ok; then
+        # a torch of the same version but another build (the CPU wheel) counts as installed:
+        # remove it first, or pip keeps it and torchvision cannot load its operators
+        "$PY" -c "import torch" 2>/dev/null && isolated_pip uninstall -y torch torchvision
+        echo "[setup] installing torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION (about 4.8 GB)"
+        isolated_pip install "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" "$SETUPTOOLS"
+        torch_pair_ok || { echo "[setup] error: torch/torchvision do not load together in $PY" >&2; exit 1; }
     fi
+elif ! "$PY" -c "import torch" 2>/dev/null; then
+    echo "[setup] error: $PY has no torch. Install the torch $TORCH_VERSION build for your" >&2
+    echo "        CUDA first (https://pytorch.org/get-started/locally/), then rerun." >&2
+    exit 1
+elif ! "$PY" -c "import torchvision.ops" 2>/dev/null; then
+    echo "[setup] note: $PY has no working torchvision: segmentation works, the classification" >&2
+    echo "        part (mmpretrain) does not, and its tests are skipped. Install the torchvision" >&2
+    echo "        built for your torch to use it." >&2
 fi
 
 # 2. build tools, then mmcv compiled with ops against the installed torch.
@@ -75,6 +102,7 @@ TORCH_NOW=$("$PY" -c "import torch; print(torch.__version__.split('+')[0])")
 if ! have "mmengine==0.10.7" "mmsegmentation==1.2.2" ftfy regex pytest matplotlib scipy scikit-image scikit-learn; then
     "${PIP[@]}" install "${PKGS[@]}" "torch==$TORCH_NOW" "$SETUPTOOLS"
 fi
+have "${MMPRETRAIN_DEPS[@]}" || "${PIP[@]}" install "${MMPRETRAIN_DEPS[@]}" "torch==$TORCH_NOW" "$SETUPTOOLS"
 have "$MMPRETRAIN" || "${PIP[@]}" install --no-deps "$MMPRETRAIN"
 # 4. this package, editable.
 have msvit-mm || "${PIP[@]}" install --no-deps --no-build-isolation -e .

@@ -4,6 +4,8 @@ import ast
 import importlib
 import os
 import os.path as osp
+import subprocess
+import sys
 from typing import Dict, List, Set
 
 from tests.helpers import ROOT
@@ -70,9 +72,39 @@ def _cycle(graph: Dict[str, Set[str]]) -> List[str]:
     return []
 
 
+def _has_mmpretrain() -> bool:
+    try:
+        importlib.import_module('mmpretrain.models')  # imports torchvision's compiled ops
+    except Exception:  # noqa: BLE001 - any failure means: no classification here
+        return False
+    return True
+
+
 def test_every_module_imports():
+    classification = _has_mmpretrain()
     for name in _modules():
+        if name.startswith(f'{PACKAGE}.classification') and not classification:
+            continue  # needs mmpretrain + torchvision; tests/classification skips with a reason
         importlib.import_module(name)
+
+
+def test_segmentation_path_needs_neither_torchvision_nor_mmpretrain():
+    """``import msvit_mm``, a segmentation config's model and the Runner import neither."""
+    code = (
+        'import sys\n'
+        'from mmengine.config import Config\n'
+        'from mmengine.runner import Runner\n'
+        'import msvit_mm\n'
+        'from mmseg.registry import MODELS\n'
+        'from mmseg.utils import register_all_modules\n'
+        'register_all_modules()\n'
+        "cfg = Config.fromfile('configs/msvit/msvit-t_upernet_1xb8-800_synthetic-ade20k-128x128.py')\n"
+        'MODELS.build(cfg.model)\n'
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torchvision', 'mmpretrain')))\n")
+    out = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, 'PYTHONPATH': ROOT}, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == '[]', out.stdout
 
 
 def test_no_import_cycle_and_no_benchmark_import():
