@@ -211,3 +211,11 @@ def test_full_size_config_takes_every_weight_of_mmseg_deit_s_upernet(tool):
     assert logits.shape == (1, 150, 4, 6) and torch.isfinite(logits).all()
     for g, w in zip(got, want):
         assert_close_scaled(g, w, rel=1e-5)
+
+
+def test_command_line_refuses_a_missing_source_before_building(tool, tmp_path):
+    src = str(tmp_path / 'upernet_deit-s16.pth')
+    with pytest.raises(FileNotFoundError, match=f'checkpoint file not found: {src}'):
+        tool.main([src, str(tmp_path / 'msvit.pth'), '--config', CONFIG, '--cfg-options',
+                   'model.backbone.num_layers=4', 'model.backbone.out_indices=(0,1,2,3)'])
+    assert os.listdir(tmp_path) == []

@@ -28,8 +28,8 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from torch import Tensor  # noqa: E402
 
-from msvit_mm.engine.checkpoints import check_finite  # noqa: E402
-from msvit_mm.models.backbones.pretrained import (LoadReport, compact,  # noqa: E402
+from msvit_mm.engine.checkpoints import check_checkpoint_path, check_finite  # noqa: E402
+from msvit_mm.models.backbones.pretrained import (LoadReport,  # noqa: E402
                                                   convert_checkpoint, read_checkpoint,
                                                   unwrap_state_dict)
 from vit2msvit import check_output, save_atomic  # noqa: E402
@@ -70,7 +70,9 @@ def fold_patch_bias(backbone: Dict[str, Tensor], expected: Shapes, report: LoadR
     pos = backbone['pos_embed'].clone()
     pos[:, 1:] += bias.to(pos.dtype)
     backbone['pos_embed'] = pos
-    report.converted['pos_embed'] = f'pos_embed + {PATCH_BIAS} (the model has patch_bias=False)'
+    report.converted['pos_embed'] = f'pos_embed + {PATCH_BIAS}'
+    report.notes.append(f'backbone.{PATCH_BIAS} folded into pos_embed (the model has '
+                        'patch_bias=False; same values)')
 
 
 def fit_errors(state: Mapping[str, Tensor], expected: Shapes, sources: Mapping[str, str],
@@ -138,12 +140,14 @@ def build_target(config: str, cfg_options: Optional[dict] = None
                  ) -> Tuple[Dict[str, Tuple[int, ...]], Tuple[int, int]]:
     """The MSViT segmentor of ``config``: (state dict shapes, backbone position grid)."""
     from mmengine.config import Config
+    from mmengine.registry import init_default_scope
 
     import msvit_mm  # noqa: F401  (registers MSViT)
     from mmseg.registry import MODELS
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
     cfg.model.pretrained = None
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model)
@@ -167,6 +171,8 @@ def convert_file(src: str, dst: str, config: str, cfg_options: Optional[dict] = 
     """Convert ``src`` for the MSViT segmentor of ``config`` (with ``cfg_options`` merged) and
     write it to ``dst``; prints the report. Returns what was written."""
     check_output(dst, src)
+    if '://' not in src and not osp.isfile(osp.expanduser(src)):
+        check_checkpoint_path(osp.expanduser(src))  # a folder is named as one
     expected, grid = build_target(config, cfg_options)
     state, report = convert_segmentor(read_checkpoint(src), src, expected, grid)
     meta = dict(converted_from=src, source_format=report.format, config=config,
@@ -174,8 +180,8 @@ def convert_file(src: str, dst: str, config: str, cfg_options: Optional[dict] = 
     save_atomic(dict(state_dict=state, meta=meta), dst)
     print(report.summary())
     print(f'  neck and heads: {sum(not k.startswith("backbone.") for k in state)} weights '
-          f'copied as they are; MSViT only, left at initialization: '
-          f'{compact(report.initialized) or "none"}')
+          'copied as they are; the weights left at initialization are MSViT\'s own '
+          f'({len(report.initialized)}), not written')
     print(f'saved {len(state)} tensors to {dst}')
     return dict(state_dict=state, meta=meta)
 
