@@ -161,7 +161,7 @@ def timm_named(state: dict) -> dict:
 
 def test_timm_named_backbone_converts_and_a_wrong_shape_names_its_source(tool, tmp_path,
                                                                          tiny_source):
-    expected, grid = tool.build_target(CONFIG, dict(TINY))
+    expected, grid = tool.target_of(tool.build_model(CONFIG, dict(TINY)))
     want, _ = tool.convert_segmentor(dict(state_dict=tiny_source), 'mmseg', expected, grid)
     state = timm_named(tiny_source)
     assert 'backbone.blocks.0.mlp.fc1.weight' in state
@@ -193,14 +193,14 @@ def test_full_size_config_takes_every_weight_of_mmseg_deit_s_upernet(tool):
     """mmseg's DeiT-S/16 UPerNet ADE20K model (its released checkpoint's architecture) maps
     key for key onto the full-size recipe config, which then runs a forward pass."""
     ref = build(MMSEG_CONFIG, {}).eval()
-    expected, grid = tool.build_target(CONFIG)
+    model = tool.build_model(CONFIG).eval()
+    expected, grid = tool.target_of(model)
     assert grid == (32, 32)
     state, report = tool.convert_segmentor(dict(state_dict=ref.state_dict()), 'mmseg', expected,
                                            grid)
     assert len(state) == len(ref.state_dict())
     assert set(report.initialized) == set(expected) - set(state)
     assert {k.split('.')[0] for k in report.initialized} == {'backbone', 'gate_losses'}
-    model = build(CONFIG, {}).eval()
     model.load_state_dict(state, strict=False)
     x = torch.randn(1, 3, 64, 96)
     with torch.no_grad():

@@ -26,7 +26,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from torch import Tensor  # noqa: E402
+from torch import Tensor, nn  # noqa: E402
 
 from msvit_mm.engine.checkpoints import check_checkpoint_path, check_finite  # noqa: E402
 from msvit_mm.models.backbones.pretrained import (LoadReport,  # noqa: E402
@@ -136,9 +136,8 @@ def convert_segmentor(checkpoint: Mapping, filename: str, expected: Shapes,
     return {k: state[k] for k in expected if k in state}, report
 
 
-def build_target(config: str, cfg_options: Optional[dict] = None
-                 ) -> Tuple[Dict[str, Tuple[int, ...]], Tuple[int, int]]:
-    """The MSViT segmentor of ``config``: (state dict shapes, backbone position grid)."""
+def build_model(config: str, cfg_options: Optional[dict] = None) -> nn.Module:
+    """The MSViT segmentor of ``config`` (``cfg_options`` merged), without pretrained weights."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
@@ -153,6 +152,11 @@ def build_target(config: str, cfg_options: Optional[dict] = None
     model = MODELS.build(cfg.model)
     if not hasattr(model.backbone, 'pos_hw'):
         raise ValueError(f'{config}: the backbone is {type(model.backbone).__name__}, not MSViT')
+    return model
+
+
+def target_of(model: nn.Module) -> Tuple[Dict[str, Tuple[int, ...]], Tuple[int, int]]:
+    """An MSViT segmentor's (state dict shapes, backbone position grid)."""
     return {k: tuple(v.shape) for k, v in model.state_dict().items()}, model.backbone.pos_hw
 
 
@@ -173,7 +177,7 @@ def convert_file(src: str, dst: str, config: str, cfg_options: Optional[dict] = 
     check_output(dst, src)
     if '://' not in src and not osp.isfile(osp.expanduser(src)):
         check_checkpoint_path(osp.expanduser(src))  # a folder is named as one
-    expected, grid = build_target(config, cfg_options)
+    expected, grid = target_of(build_model(config, cfg_options))
     state, report = convert_segmentor(read_checkpoint(src), src, expected, grid)
     meta = dict(converted_from=src, source_format=report.format, config=config,
                 pos_embed_grid=list(grid), left_at_initialization=report.initialized)
