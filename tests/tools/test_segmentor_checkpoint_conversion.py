@@ -219,3 +219,14 @@ def test_command_line_refuses_a_missing_source_before_building(tool, tmp_path):
         tool.main([src, str(tmp_path / 'msvit.pth'), '--config', CONFIG, '--cfg-options',
                    'model.backbone.num_layers=4', 'model.backbone.out_indices=(0,1,2,3)'])
     assert os.listdir(tmp_path) == []
+
+
+def test_vit2msvit_on_a_segmentor_points_here(tmp_path, tiny_source, capsys):
+    src = str(tmp_path / 'segmentor.pth')
+    torch.save(dict(state_dict=tiny_source), src)
+    vit2msvit = load_module(osp.join(ROOT, 'tools', 'model_converters', 'vit2msvit.py'),
+                            'vit2msvit_segmentor')
+    out = vit2msvit.main([src, str(tmp_path / 'backbone.pth')])
+    assert not any(k.startswith(('decode_head.', 'backbone.')) for k in out['state_dict'])
+    assert 'for a whole mmseg segmentor use tools/model_converters/mmseg2msvit.py' in \
+        capsys.readouterr().out
