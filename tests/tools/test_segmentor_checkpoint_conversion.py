@@ -115,6 +115,26 @@ def test_converted_segmentor_gives_mmseg_logits(tool, tmp_path, neck, patch_bias
         assert_close_scaled(strict(x, mode='tensor'), expected_logits, rel=1e-5)
 
 
+def test_folded_patch_bias_equals_the_bias_with_coarse_tokens_too(tool):
+    """MSViT with the checkpoint's patch bias and MSViT without it (the bias folded into
+    pos_embed) give the same features for mixed decisions, edge regions included."""
+    source = mmseg_segmentor({**TINY, 'model.backbone.patch_bias': True}).state_dict()
+    feats = []
+    for patch_bias in (True, False):
+        model = tool.build_model(CONFIG, {**TINY, 'model.backbone.patch_bias': patch_bias})
+        state, report = tool.convert_segmentor(dict(state_dict=source), 'src',
+                                               *tool.target_of(model))
+        assert ('backbone.patch_embed.projection.bias' in state) == patch_bias
+        model.load_state_dict(state, strict=False)
+        torch.manual_seed(1)
+        x, mixed = torch.randn(2, 3, 80, 48), torch.rand(2, 3, 2) < 0.5
+        with torch.no_grad():
+            feats.append(model.eval().backbone.forward_with_aux(x, coarse_mask=mixed)[0])
+    assert mixed.any() and not mixed.all()
+    for folded, kept in zip(feats[1], feats[0]):
+        assert_close_scaled(folded, kept, rel=1e-5)
+
+
 @pytest.fixture
 def tiny_source():
     return mmseg_segmentor(options_of(False)).state_dict()
@@ -143,10 +163,12 @@ def test_missing_key_is_named(tool, tmp_path, tiny_source):
             r'1 weight\(s\) missing from the checkpoint: auxiliary_head\.conv_seg\.weight')
 
 
-TIMM_NAMES = [('.ln1.', '.norm1.'), ('.ln2.', '.norm2.'), ('attn.attn.in_proj_weight', 'attn.qkv.weight'),
+TIMM_NAMES = [('.ln1.', '.norm1.'), ('.ln2.', '.norm2.'),
+              ('attn.attn.in_proj_weight', 'attn.qkv.weight'),
               ('attn.attn.in_proj_bias', 'attn.qkv.bias'), ('attn.attn.out_proj.', 'attn.proj.'),
               ('ffn.layers.0.0.', 'mlp.fc1.'), ('ffn.layers.1.', 'mlp.fc2.'),
-              ('backbone.layers.', 'backbone.blocks.'), ('patch_embed.projection.', 'patch_embed.proj.')]
+              ('backbone.layers.', 'backbone.blocks.'),
+              ('patch_embed.projection.', 'patch_embed.proj.')]
 
 
 def timm_named(state: dict) -> dict:

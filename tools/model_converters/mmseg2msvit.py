@@ -57,9 +57,10 @@ def split_segmentor(state: Mapping[str, Tensor], filename: str
 
 def fold_patch_bias(backbone: Dict[str, Tensor], expected: Shapes, report: LoadReport) -> None:
     """Move ``patch_embed.projection.bias`` [C] into ``pos_embed`` [1, 1 + h*w, C] (grid
-    positions only; ``backbone`` converted, changed in place) when the model has no patch bias. Exact: both are added to
-    every token before the first layer, a coarse token's position is the mean of its fine
-    ones, and resizing the grid keeps a constant. Needs no norm after the projection."""
+    positions only) of the converted ``backbone`` (in place) when the model has no patch
+    bias. Exact: both are added to every token before the first layer, a coarse token's
+    position is the mean of its fine ones, and resizing the grid keeps a constant. Needs no
+    norm after the projection."""
     if PATCH_BIAS not in backbone or f'backbone.{PATCH_BIAS}' in expected:
         return
     if 'backbone.patch_embed.norm.weight' in expected or 'pos_embed' not in backbone:
