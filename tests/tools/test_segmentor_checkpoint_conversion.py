@@ -86,7 +86,7 @@ def test_converted_segmentor_gives_mmseg_logits(tool, tmp_path, neck, patch_bias
     dst = str(tmp_path / 'out' / 'msvit.pth')
     out = tool.convert_file(src, dst, CONFIG, options)
     assert os.listdir(tmp_path / 'out') == ['msvit.pth']
-    x = torch.randn(2, 3, 96, 64)  # not the 64x64 of pos_embed: resized alike
+    x = torch.randn(2, 3, 80, 48)  # not pos_embed's 64x64, edge regions: as ADE20K images
     with torch.no_grad():
         feats = ref.neck(ref.backbone(x)) if neck else ref.backbone(x)
         expected = [ref.decode_head(feats), ref.auxiliary_head(feats)]
