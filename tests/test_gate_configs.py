@@ -39,6 +39,7 @@ SMALL_LEARNED = dict(type='MLPGate', hidden_dims=(64, 64, 64))
 BEFORE = {
     'msvit/msvit-s_upernet_8xb2-80k_ade20k-512x512.py': ADE_LEARNED,
     'msvit/msvit-s-t0.25_upernet_8xb2-80k_ade20k-512x512.py': ADE_LEARNED,
+    'msvit/msvit-s-ft_upernet_8xb2-16k_ade20k-512x512.py': ADE_LEARNED,  # newer: the same gate
     'msvit/msvit-s-t0.75_upernet_8xb2-80k_ade20k-512x512.py': ADE_LEARNED,
     'msvit/msvit-s_segmenter-mask_8xb1-160k_ade20k-512x512.py': ADE_LEARNED,
     'msvit/segmenter_msvit_ade20k.py': ADE_LEARNED,

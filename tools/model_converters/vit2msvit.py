@@ -111,6 +111,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
                 pos_embed_grid=list(out_grid) if out_grid else None)
     save_atomic(dict(state_dict=state, meta=meta), args.dst)
     print(report.summary())
+    if 'outside the backbone' in report.ignored.values():
+        print('  note: the neck and heads were left out; for a whole mmseg segmentor use '
+              'tools/model_converters/mmseg2msvit.py')
     print(f'saved {len(state)} tensors to {args.dst}')
     return dict(state_dict=state, meta=meta)
 
