@@ -56,7 +56,7 @@ def main():
         cfg.test_evaluator['keep_results'] = True
     check_dataloaders(cfg, ('test_dataloader',))
     runner = Runner.from_cfg(cfg)
-    check_load_from(runner)  # every weight of the model from the checkpoint, or an error
+    check_load_from(runner, testing=True)  # every weight from the checkpoint, or an error
     runner.test()
     finish_distributed()  # close gloo before exit (a rank can abort in teardown)
 

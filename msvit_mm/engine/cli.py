@@ -100,7 +100,7 @@ def check_dataloaders(cfg: Config, names=('train_dataloader', 'val_dataloader',
             check_labels(loader.get('dataset', {}))
 
 
-def check_load_from(runner) -> None:
+def check_load_from(runner, testing: bool = False) -> None:
     """Refuse a ``load_from`` checkpoint that does not hold exactly the model's weights.
 
     mmengine loads ``load_from`` with ``strict=False`` and only logs what is missing, so a
@@ -109,7 +109,9 @@ def check_load_from(runner) -> None:
     ``strict_load_from = False`` to load a partial checkpoint on purpose (mmengine's
     behaviour: a warning lists the keys), or name the weights it may lack by prefix:
     ``load_from_missing_ok = ['backbone.tokenizer.gate.', 'gate_losses.']`` (a gate added
-    to a trained ViT, the gate benchmark's stage 2).
+    to a trained ViT, the gate benchmark's stage 2). ``testing=True`` (``tools/test.py``, where
+    ``load_from`` is the checkpoint under test): ``load_from_missing_ok`` does not apply, so a
+    stage-2 config tested with a gate-less file is an error, not a random gate.
     """
     from mmengine.runner.checkpoint import CheckpointLoader
 
@@ -118,9 +120,9 @@ def check_load_from(runner) -> None:
         raise TypeError(f'strict_load_from must be True or False, got {strict!r}')
     if not path or not strict:
         return
+    missing_ok = () if testing else runner.cfg.get('load_from_missing_ok', ())
     check_weights_fit(runner.model, CheckpointLoader.load_checkpoint(path, map_location='cpu'),
-                      path, missing_ok=runner.cfg.get('load_from_missing_ok', ()),
-                      option='load_from_missing_ok')
+                      path, missing_ok=missing_ok, option='load_from_missing_ok')
 
 
 def resolve_resume(cfg: Config, resume=None) -> Config:

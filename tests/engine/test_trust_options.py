@@ -164,3 +164,24 @@ def test_load_from_missing_ok_from_the_command_line_cannot_let_the_backbone_go(t
     gate_less = {k: v for k, v in model.state_dict().items() if '.tokenizer.gate.' not in k}
     torch.save({'state_dict': gate_less}, path)
     cli.check_load_from(SimpleNamespace(cfg=cfg, model=model))  # the one prefix is allowed
+
+
+def test_a_tested_checkpoint_must_hold_the_gate_whatever_load_from_missing_ok_says(tmp_path):
+    """``tools/test.py`` sets ``load_from`` to the checkpoint under test: a stage-2 config's
+    ``load_from_missing_ok`` (meant for starting from a gate-less ViT) must not let a gate-less
+    file be tested with a randomly initialized gate."""
+    from mmseg.registry import MODELS
+
+    from msvit_mm.analysis.loading import load_config
+    from tests.tools.conftest import SMALL_CONFIG
+    cfg = load_config(SMALL_CONFIG, {'load_from_missing_ok': ['backbone.tokenizer.gate.']})
+    model = MODELS.build(cfg.model)
+    gate_less = {k: v for k, v in model.state_dict().items() if '.tokenizer.gate.' not in k}
+    assert len(gate_less) < len(model.state_dict())
+    path = str(tmp_path / 'gate_less.pth')
+    torch.save({'state_dict': gate_less}, path)
+    cfg.load_from = path
+    runner = SimpleNamespace(cfg=cfg, model=model)
+    cli.check_load_from(runner)  # training: the named gap is allowed
+    with pytest.raises(ValueError, match=r'missing from the checkpoint.*tokenizer\.gate\.'):
+        cli.check_load_from(runner, testing=True)
