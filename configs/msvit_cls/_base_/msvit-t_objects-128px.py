@@ -1,6 +1,6 @@
 # Base of the classification quick start on the embedded object set (128x128, 10 classes):
-# a small MSViT classifier (4 layers, 128 wide, from scratch) without a gate; the stage-1
-# ViT/16 and the stage-2 MSViT each set theirs with one whole model.backbone.gate=dict(...).
+# a small MSViT classifier (4 layers, 128 wide, from scratch) without a gate and gate loss;
+# the stage-1 ViT/16 and the stage-2 MSViT each set theirs with one whole dict.
 # The data: python tools/dataset_converters/make_object_cls.py --root data/objects_cls
 # (mmpretrain's CustomDataset layout); CPU-friendly settings (no dataloader workers).
 _base_ = ['mmpretrain::_base_/default_runtime.py']
@@ -28,13 +28,12 @@ model = dict(
         num_classes=num_classes,
         in_channels=embed_dims,
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0)),
-    gate_loss=None)
-
-data_preprocessor = dict(
-    num_classes=num_classes,
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    to_rgb=True)
+    data_preprocessor=dict(
+        type='ClsDataPreprocessor',
+        num_classes=num_classes,
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        to_rgb=True))
 data_root = 'data/objects_cls'
 train_pipeline = [
     dict(type='LoadImageFromFile'),
