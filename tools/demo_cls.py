@@ -36,7 +36,8 @@ import msvit_mm.classification  # noqa: E402,F401  (registers the classifier)
 from msvit_mm.analysis.cls_gate_quality import cls_gate_quality, cls_summary_line  # noqa: E402
 from msvit_mm.analysis.flops import count_images, summarize  # noqa: E402
 from msvit_mm.analysis.gate_quality import calibrate, target_coarse_ratio  # noqa: E402
-from msvit_mm.analysis.loading import preprocessed, preprocessed_inputs  # noqa: E402
+from msvit_mm.analysis.loading import (build_train_images, preprocessed,  # noqa: E402
+                                       preprocessed_inputs)
 from msvit_mm.datasets.object_cls_writer import SPLITS, make_object_cls  # noqa: E402
 from msvit_mm.datasets.object_scenes import render_object_scene  # noqa: E402
 from msvit_mm.engine.cli import check_load_from  # noqa: E402
@@ -109,12 +110,6 @@ def object_masks(seed: int, size):
     return masks
 
 
-def images_as_validated(cfg: Config, split: str):
-    """The ``split`` images through the validation pipeline (no augmentation)."""
-    from mmpretrain.registry import DATASETS
-    return DATASETS.build(dict(cfg.val_dataloader.dataset, data_prefix=split))
-
-
 def main(argv=None) -> dict:
     args = parse_args(argv)
     start = time.time()
@@ -132,13 +127,13 @@ def main(argv=None) -> dict:
     model = runner.model
     model.eval()
     target = target_coarse_ratio(cfg)
-    cal = calibrate(model, images_as_validated(cfg, 'train'), target)
+    cal = calibrate(model, build_train_images(cfg), target)
     model.backbone.tokenizer.gate_threshold = cal['threshold']
     acc = runner.test()['accuracy/top1']
     dataset = runner.test_dataloader.dataset
     n = len(dataset)
-    flops = summarize(list(count_images(model.backbone, preprocessed_inputs(model, dataset, n))))
-    fine_flops = summarize(list(count_images(fine_runner.model.backbone,
+    flops = summarize(list(count_images(model, preprocessed_inputs(model, dataset, n))))
+    fine_flops = summarize(list(count_images(fine_runner.model,
                                              preprocessed_inputs(model, dataset, 1))))
     quality = cls_gate_quality(model, preprocessed(model, dataset, n, batch_size=50),
                                ratios=(0.5,), object_masks=object_masks(args.seed, made['size']))
