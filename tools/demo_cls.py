@@ -7,9 +7,9 @@ MSViT's recipe in two stages, with mmengine's Runner and mmpretrain's ``Accuracy
 
 1. writes the object set if it is absent (tools/dataset_converters/make_object_cls.py);
 2. stage 1: trains the small ViT/16 (every region fine,
-   configs/msvit_cls/vit-t16_1xb32-400_objects-128px.py) for --fine-iters;
+   configs/msvit_cls/vit-t16_1xb32-300_objects-128px.py) for --fine-iters;
 3. stage 2: adds the learned gate to it and trains towards 50% coarse regions
-   (configs/msvit_cls/msvit-t_1xb32-200_objects-128px.py, --iters);
+   (configs/msvit_cls/msvit-t_1xb32-150_objects-128px.py, --iters);
 4. sets the gate's threshold so that the training images keep the target share of coarse
    regions (calibration), evaluates on the validation split and prints top-1 accuracy
    (stage 1 and stage 2), tokens and GMACs per image (real gate decisions, every
@@ -43,8 +43,8 @@ from msvit_mm.datasets.object_scenes import render_object_scene  # noqa: E402
 from msvit_mm.engine.cli import check_load_from  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = osp.join(REPO, 'configs/msvit_cls/msvit-t_1xb32-200_objects-128px.py')
-FINE_CONFIG = osp.join(REPO, 'configs/msvit_cls/vit-t16_1xb32-400_objects-128px.py')
+CONFIG = osp.join(REPO, 'configs/msvit_cls/msvit-t_1xb32-150_objects-128px.py')
+FINE_CONFIG = osp.join(REPO, 'configs/msvit_cls/vit-t16_1xb32-300_objects-128px.py')
 
 
 def parse_args(argv=None):

@@ -9,7 +9,7 @@ _base_ = ['./msvit-t-ft_upernet_1xb8-300_synthetic-ade20k-128x128.py']
 load_from = None
 embed_dims = 128
 model = dict(
-    pretrained='work_dirs/demo_cls/iter_200.pth',  # python tools/demo_cls.py writes it
+    pretrained='work_dirs/demo_cls/iter_150.pth',  # python tools/demo_cls.py writes it
     backbone=dict(
         embed_dims=embed_dims, num_layers=4, num_heads=4, out_indices=(0, 1, 2, 3),
         patch_bias=True, final_norm=True,

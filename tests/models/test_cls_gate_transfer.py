@@ -14,7 +14,7 @@ from mmseg.registry import MODELS as SEG_MODELS  # noqa: E402
 import msvit_mm.classification  # noqa: E402,F401
 from tests.helpers import ROOT  # noqa: E402
 
-CLS_CONFIG = osp.join(ROOT, 'configs/msvit_cls/msvit-t_1xb32-200_objects-128px.py')
+CLS_CONFIG = osp.join(ROOT, 'configs/msvit_cls/msvit-t_1xb32-150_objects-128px.py')
 SEG_CONFIG = osp.join(ROOT, 'configs/msvit/msvit-t-from-cls_upernet_1xb8-300_synthetic-ade20k-128x128.py')
 
 

@@ -46,7 +46,7 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=32, num_workers=0, persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='train',
                  classes=data_root + '/classes.txt', pipeline=train_pipeline))
 val_dataloader = dict(
@@ -59,7 +59,7 @@ test_dataloader = val_dataloader
 test_evaluator = val_evaluator
 
 # schedule: short, from scratch, by iterations
-max_iters = 400
+max_iters = 300
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
     clip_grad=dict(max_norm=1.0))

@@ -1,10 +1,10 @@
 # The classification quick start's stage 2 (MSViT's recipe): the learned gate added to the
-# stage-1 ViT/16 (tools/demo_cls.py sets load_from), then 200 iterations of the whole model
+# stage-1 ViT/16 (tools/demo_cls.py sets load_from), then 150 iterations of the whole model
 # towards 50% coarse regions (gBaS, weight 1; the gate at 10x the learning rate).
 _base_ = ['./_base_/msvit-t_objects-128px.py']
 load_from = None  # the stage-1 checkpoint (tools/demo_cls.py, or --cfg-options load_from=...)
 load_from_missing_ok = ['backbone.tokenizer.gate.', 'gate_losses.']  # ViT/16 has no gate
-max_iters = 200
+max_iters = 150
 model = dict(
     backbone=dict(gate=dict(type='MLPGate')),
     gate_loss=dict(type='GeneralizedBatchShapingLoss', target_coarse_ratio=0.5,
