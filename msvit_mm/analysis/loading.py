@@ -10,6 +10,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from torch import Tensor, nn
 
+from ..datasets.checks import check_dataset
 from ..engine.checkpoints import load_weights_strict
 from ..engine.cli import load_config
 
@@ -33,6 +34,8 @@ def build_model(cfg: Config, checkpoint: Optional[str] = None) -> nn.Module:
     cfg.model.backbone.init_cfg = None
     if is_classification(cfg):  # the classifier's own Pretrained entry (head included)
         cfg.model.init_cfg = None
+    if cfg.get('data_preprocessor') and not cfg.model.get('data_preprocessor'):
+        cfg.model.data_preprocessor = cfg.data_preprocessor  # as the Runner does (mmpretrain)
     model = registry(cfg, 'MODELS').build(cfg.model)
     if checkpoint is not None:
         load_weights_strict(model, checkpoint, map_location='cpu')
@@ -77,11 +80,11 @@ def build_train_images(cfg: Config, hint: str = ''):
 
 
 def _build_dataset(dataset_cfg, hint: str, datasets):
+    check = check_dataset
     if datasets.scope == 'mmpretrain':
-        from ..classification.data_checks import check_cls_dataset as check_dataset
-    else:
-            try:
-        check_dataset(dataset_cfg)
+        from ..classification.data_checks import check_cls_dataset as check
+    try:
+        check(dataset_cfg)
     except FileNotFoundError as err:
         raise FileNotFoundError(f'{err}{(" " + hint) if hint else ""}') from None
     dataset = datasets.build(dataset_cfg)

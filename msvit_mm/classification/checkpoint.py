@@ -91,8 +91,8 @@ def load_classifier_checkpoint(model: nn.Module, filename: str, load_head: bool 
                                source_grid: Optional[Tuple[int, int]] = None) -> LoadReport:
     """Load a classifier checkpoint into ``model`` (an MSViT ``ImageClassifier``) in place.
 
-    Every model weight must come from the file except the gate (``tokenizer.gate.*``), and
-    the head with ``load_head=False``; every file weight must be used or known to be
+    Every model weight must come from the file except the gate (``tokenizer.gate.*``), the
+    gate losses' learned priors (``gate_losses.*``), and the head with ``load_head=False``; every file weight must be used or known to be
     ignorable (see the module). Returns the report; errors name ``filename``.
     """
     checkpoint = read_checkpoint(filename)
@@ -115,6 +115,7 @@ def load_classifier_checkpoint(model: nn.Module, filename: str, load_head: bool 
         report.ignored.update({f'head.{k}': 'load_head=False' for k in head})
     missing, unexpected = model.load_state_dict(state, strict=False)
     lacking = [k for k in missing if '.tokenizer.gate.' not in k
+               and not k.startswith('gate_losses.')  # learned priors of the gate losses
                and not (k.startswith('head.') and not load_head)]
     if lacking or unexpected:
         raise ValueError(f'{filename}: the checkpoint does not cover the classifier: missing '

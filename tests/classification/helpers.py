@@ -66,3 +66,64 @@ def as_timm(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
             key = re.sub(pattern, repl, key)
         out[key] = value
     return out
+
+
+REPO = __file__.rsplit('/tests/', 1)[0]
+CLASSES = ('disc', 'bars', 'flat')
+
+
+def write_images(root, per_class: int = 2, size: int = 64, seed: int = 0) -> str:
+    """A tiny ``CustomDataset`` (``root/{train,val}/<class>/<i>.png``): a bright disc, stripes,
+    or a flat image on noise; returns ``root``."""
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    for split in ('train', 'val'):
+        for c, name in enumerate(CLASSES):
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for i in range(per_class):
+                img = rng.integers(0, 60, (size, size, 3)).astype(np.float64)
+                if c == 0:
+                    img[(yy - size / 2) ** 2 + (xx - size / 2) ** 2 < (size / 4) ** 2] = 250
+                elif c == 1:
+                    img[(xx // 8) % 2 == 0] += 150
+                else:
+                    img[:] = 128
+                Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(folder / f'{i}.png')
+    return str(root)
+
+
+def write_tiny_config(tmp_path, data_root: str, checkpoint: Optional[str] = None) -> str:
+    """The MSViT-Ti ImageNet config shrunk to the tiny data (2 iterations, tiny widths,
+    64x64), starting from ``checkpoint`` (a classifier file) if given; returns its path."""
+    text = f'''
+_base_ = ['{REPO}/configs/msvit_cls/msvit-t_4xb256-20e_in1k.py']
+model = dict(
+    backbone=dict(arch=dict(_delete_=True, **{ARCH!r}), img_size=64),
+    head=dict(num_classes=3, in_channels={ARCH['embed_dims']}),
+    gate_loss=dict(grid_size=(2, 2)),
+    init_cfg={None if checkpoint is None else dict(_delete_=True, type='Pretrained', checkpoint=checkpoint)!r})
+data_preprocessor = dict(num_classes=3)
+train_pipeline = [dict(type='LoadImageFromFile'),
+                  dict(type='RandomResizedCrop', scale=64, backend='pillow'),
+                  dict(type='PackInputs')]
+test_pipeline = [dict(type='LoadImageFromFile'), dict(type='ResizeEdge', scale=64, edge='short'),
+                 dict(type='CenterCrop', crop_size=64), dict(type='PackInputs')]
+loader = dict(batch_size=2, num_workers=0, persistent_workers=False)
+train_dataloader = dict(loader, dataset=dict(_delete_=True, type='CustomDataset',
+    data_root='{data_root}', data_prefix='train', pipeline=train_pipeline))
+val_dataloader = dict(loader, dataset=dict(_delete_=True, type='CustomDataset',
+    data_root='{data_root}', data_prefix='val', pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='Accuracy', topk=(1,))
+test_evaluator = val_evaluator
+train_cfg = dict(_delete_=True, by_epoch=False, max_iters=2, val_interval=2)
+param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, end=2)]
+default_hooks = dict(logger=dict(interval=1),
+                     checkpoint=dict(interval=2, by_epoch=False))
+'''
+    path = tmp_path / 'tiny_msvit_cls.py'
+    path.write_text(text)
+    return str(path)
