@@ -29,7 +29,6 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import msvit_mm.classification  # noqa: E402,F401  (registers the classifier)
@@ -40,7 +39,8 @@ from msvit_mm.analysis.loading import (build_train_images, preprocessed,  # noqa
                                        preprocessed_inputs)
 from msvit_mm.datasets.object_cls_writer import SPLITS, make_object_cls  # noqa: E402
 from msvit_mm.datasets.object_scenes import render_object_scene  # noqa: E402
-from msvit_mm.engine.cli import check_load_from  # noqa: E402
+from msvit_mm.engine.cli import (add_finite_loss_hook, check_dataloaders,  # noqa: E402
+                                 check_load_from, load_config)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs/msvit_cls/msvit-t_1xb32-150_objects-128px.py')
@@ -67,10 +67,9 @@ def parse_args(argv=None):
 
 
 def configure(config: str, work_dir: str, data_root: str, iters=None, options=None) -> Config:
-    """The config with the demo's work dir, data root and (rescaled) schedule."""
-    cfg = Config.fromfile(config)
-    if options:
-        cfg.merge_from_dict(options)
+    """The config as the project's tools read it (``load_config``: options merged, checked
+    image loading, mmpretrain's scope), with the demo's work dir, data and schedule."""
+    cfg = load_config(config, options)
     cfg.work_dir = work_dir
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.data_root = data_root
@@ -85,11 +84,11 @@ def configure(config: str, work_dir: str, data_root: str, iters=None, options=No
         cfg.default_hooks.checkpoint.interval = iters
     cfg.train_cfg.val_interval = cfg.train_cfg.max_iters + 1  # evaluated once, below
     cfg.default_hooks.logger.interval = 25
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    return cfg
+    return add_finite_loss_hook(cfg)
 
 
 def run_stage(cfg: Config) -> Runner:
+    check_dataloaders(cfg)
     runner = Runner.from_cfg(cfg)
     check_load_from(runner)  # a checkpoint of another model fails before training
     runner.train()
