@@ -45,6 +45,7 @@ from msvit_mm.engine.cli import (add_finite_loss_hook, check_dataloaders,  # noq
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs/msvit_cls/msvit-t_1xb32-150_objects-128px.py')
 FINE_CONFIG = osp.join(REPO, 'configs/msvit_cls/vit-t16_1xb32-300_objects-128px.py')
+CALIBRATION_IMAGES = 200  # the first training images (classes take turns)
 
 
 def parse_args(argv=None):
@@ -55,6 +56,9 @@ def parse_args(argv=None):
                         help="stage-1 iterations (default: the config's)")
     parser.add_argument('--iters', type=int, default=None,
                         help="stage-2 iterations (default: the config's)")
+    parser.add_argument('--fine-checkpoint', default=None,
+                        help='a stage-1 checkpoint of --fine-config: stage 1 is not trained '
+                             'again (e.g. to rerun stage 2)')
     parser.add_argument('--work-dir', default='work_dirs/demo_cls')
     parser.add_argument('--data-root', default='data/objects_cls',
                         help='the object set (written if absent)')
@@ -118,15 +122,21 @@ def main(argv=None) -> dict:
           f"{len(made['classes'])} classes, {'written now' if made['written'] else 'already there'})")
     fine = configure(args.fine_config, osp.join(args.work_dir, 'stage1_vit16'), args.data_root,
                      args.fine_iters, args.cfg_options)
-    fine_runner = run_stage(fine)
+    if args.fine_checkpoint:
+        fine.load_from = args.fine_checkpoint
+        fine_runner = Runner.from_cfg(fine)
+        check_load_from(fine_runner)
+    else:
+        fine_runner = run_stage(fine)
     fine_acc = fine_runner.test()['accuracy/top1']
     cfg = configure(args.config, args.work_dir, args.data_root, args.iters, args.cfg_options)
-    cfg.load_from = osp.join(fine.work_dir, f'iter_{fine.train_cfg.max_iters}.pth')
+    cfg.load_from = args.fine_checkpoint or osp.join(fine.work_dir,
+                                                     f'iter_{fine.train_cfg.max_iters}.pth')
     runner = run_stage(cfg)
     model = runner.model
     model.eval()
     target = target_coarse_ratio(cfg)
-    cal = calibrate(model, build_train_images(cfg), target)
+    cal = calibrate(model, build_train_images(cfg), target, num_images=CALIBRATION_IMAGES)
     model.backbone.tokenizer.gate_threshold = cal['threshold']
     acc = runner.test()['accuracy/top1']
     dataset = runner.test_dataloader.dataset
@@ -143,7 +153,8 @@ def main(argv=None) -> dict:
         gmacs_mean=flops['gmacs_mean'], gmacs_min=flops['gmacs_min'],
         gmacs_max=flops['gmacs_max'], gmacs_vit16=fine_flops['gmacs_mean'],
         tokens_vit16=fine_flops['tokens_mean'], threshold=cal['threshold'],
-        target_coarse_ratio=target, seconds=round(time.time() - start, 1))
+        train_coarse_ratio=cal['coarse_ratio'], target_coarse_ratio=target,
+        seconds=round(time.time() - start, 1))
     summary = {k: v if isinstance(v, (str, int)) else float(v) for k, v in summary.items()}
     summary['gate_quality'] = quality['rows']
     with open(osp.join(args.work_dir, 'demo_cls_summary.json'), 'w') as f:
@@ -156,7 +167,8 @@ def main(argv=None) -> dict:
     print(f"  tokens per image         {summary['tokens_per_image']:6.1f}  "
           f"(ViT/16: {summary['tokens_vit16']:.0f})")
     print(f"  coarse ratio             {summary['coarse_ratio']:6.3f}  "
-          f"(threshold {cal['threshold']:.3f}: {target:g} of the training images' regions)")
+          f"(threshold {cal['threshold']:.3g}: {cal['coarse_ratio']:.3f} of the training "
+          f"images' regions, target {target:g})")
     print(f"  GMACs per image          {summary['gmacs_mean']:6.4f}  "
           f"(min {summary['gmacs_min']:.4f}, max {summary['gmacs_max']:.4f}; "
           f"ViT/16 {summary['gmacs_vit16']:.4f})")

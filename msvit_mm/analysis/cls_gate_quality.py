@@ -81,7 +81,9 @@ def cls_gate_quality(model: nn.Module, batches: Iterable[dict],
         truth = _labels(samples)
         with torch.no_grad():
             _, aux = backbone.forward_with_aux(inputs)
-        scores = source_scores(inputs, None, aux['gate_probs'] if learned else None, size, 0,
+        # the learned gate's regions ranked by its logits: the same order as its
+        # probabilities, without the ties of probabilities saturated at 0 or 1 in float32
+        scores = source_scores(inputs, None, aux['gate_logits'] if learned else None, size, 0,
                                seeds, index)
         if object_masks is not None:
             scores['object'] = object_scores(object_masks(samples), size)

@@ -53,3 +53,11 @@ def test_demo_code_path_tiny(tmp_path, capsys):
                             'object'}
         assert all(0 <= row[k] <= 100 for k in row if k not in ('budget', 'coarse_ratio'))
         assert row['random_min'] <= row['random'] <= row['random_max']
+    # stage 2 again from the stage-1 checkpoint: stage 1 is not retrained, same ViT/16
+    again = demo.main([
+        '--work-dir', str(tmp_path / 'again'), '--data-root', str(tmp_path / 'objects'),
+        '--num-train', '20', '--num-val', '10', '--fine-iters', '2', '--iters', '1',
+        '--fine-checkpoint', osp.join(work, 'stage1_vit16', 'iter_2.pth'), '--cfg-options',
+        'train_dataloader.batch_size=4', 'model.backbone.num_layers=1'])
+    assert again['top1_vit16'] == summary['top1_vit16'] and again['iters'] == 1
+    assert not osp.exists(osp.join(str(tmp_path / 'again'), 'stage1_vit16', 'iter_2.pth'))
