@@ -121,7 +121,8 @@ val_evaluator = dict(type='Accuracy', topk=(1,))
 test_evaluator = val_evaluator
 train_cfg = dict(_delete_=True, by_epoch=False, max_iters=2, val_interval=2)
 param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, end=2)]
-default_hooks = dict(logger=dict(interval=1),
+log_processor = dict(by_epoch=False)  # validation logged at its iteration
+default_hooks = dict(logger=dict(interval=1, log_metric_by_epoch=False),
                      checkpoint=dict(interval=2, by_epoch=False))
 '''
     path = tmp_path / 'tiny_msvit_cls.py'

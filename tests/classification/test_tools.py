@@ -68,3 +68,18 @@ def test_mmpretrain_own_train_script_with_custom_imports(setup, tmp_path):
     script = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'tools', 'train.py')
     run_tool([PYTHON, script, config, '--work-dir', str(tmp_path)])
     assert osp.isfile(osp.join(str(tmp_path), 'iter_2.pth'))
+
+
+def test_table_of_top1_against_gmacs(setup, tmp_path):
+    _, work, _ = setup
+    tool = load_module(osp.join(REPO, 'tools/analysis_tools/msvit_table.py'), 'msvit_table_cls')
+    logged, = tool.main([work, '--out-md', str(tmp_path / 't.md'),
+                         '--out-png', str(tmp_path / 't.png')])
+    assert logged['metric'] == 'top1' and logged['miou_source'] == 'logged (step 2)'
+    evaluated, = tool.main([work, '--thresholds', '0.5'])  # the gate's own threshold
+    assert evaluated['miou_source'] == 'evaluated'
+    assert evaluated['top1'] == pytest.approx(logged['top1'], abs=0.01)
+    assert evaluated['gmacs'] == pytest.approx(logged['gmacs'])
+    text = (tmp_path / 't.md').read_text()
+    assert '| top-1 % |' in text and 'top-1: each run' in text
+    assert (tmp_path / 't.png').stat().st_size > 0
