@@ -98,13 +98,15 @@ def write_images(root, per_class: int = 2, size: int = 64, seed: int = 0) -> str
 def write_tiny_config(tmp_path, data_root: str, checkpoint: Optional[str] = None) -> str:
     """The MSViT-Ti ImageNet config shrunk to the tiny data (2 iterations, tiny widths,
     64x64), starting from ``checkpoint`` (a classifier file) if given; returns its path."""
+    init = None if checkpoint is None else dict(_delete_=True, type='Pretrained',
+                                                checkpoint=checkpoint)
     text = f'''
 _base_ = ['{REPO}/configs/msvit_cls/msvit-t_4xb256-20e_in1k.py']
 model = dict(
     backbone=dict(arch=dict(_delete_=True, **{ARCH!r}), img_size=64),
     head=dict(num_classes=3, in_channels={ARCH['embed_dims']}),
     gate_loss=dict(grid_size=(2, 2)),
-    init_cfg={None if checkpoint is None else dict(_delete_=True, type='Pretrained', checkpoint=checkpoint)!r})
+    init_cfg={init!r})
 data_preprocessor = dict(num_classes=3)
 train_pipeline = [dict(type='LoadImageFromFile'),
                   dict(type='RandomResizedCrop', scale=64, backend='pillow'),

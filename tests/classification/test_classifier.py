@@ -9,7 +9,8 @@ from mmpretrain.structures import DataSample  # noqa: E402
 from msvit_mm.classification.checkpoint import load_classifier_checkpoint  # noqa: E402
 from tests.helpers import assert_close_scaled  # noqa: E402
 
-from .helpers import NUM_CLASSES, as_timm, head_cfg, msvit_classifier, pretrain_classifier  # noqa: E402,E501
+from .helpers import (NUM_CLASSES, as_timm, head_cfg, msvit_classifier,  # noqa: E402
+                      pretrain_classifier)
 
 GBAS = dict(type='GeneralizedBatchShapingLoss', grid_size=(2, 2), target_coarse_ratio=0.5)
 
@@ -62,8 +63,8 @@ def test_checkpoint_with_head_gives_the_same_logits(tmp_path, layout):
     else:  # an MSViT classifier's own weights, gate included
         ckpt = {'state_dict': _msvit_state(ref, tmp_path)}
     torch.save(ckpt, tmp_path / 'ckpt.pth')
-    model = msvit_classifier(gate=dict(type='MLPGate', hidden_dims=(8,)),
-                             init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'ckpt.pth')))
+    init = dict(type='Pretrained', checkpoint=str(tmp_path / 'ckpt.pth'))
+    model = msvit_classifier(gate=dict(type='MLPGate', hidden_dims=(8,)), init_cfg=init)
     model.init_weights()
     x = torch.randn(2, 3, 64, 64)
     mask = torch.zeros(2, 2, 2, dtype=torch.bool)  # all fine: the ViT/16

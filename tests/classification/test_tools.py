@@ -13,7 +13,8 @@ import torch  # noqa: E402
 from tests.helpers import load_module  # noqa: E402
 from tests.tools.conftest import PYTHON, REPO, run_tool  # noqa: E402
 
-from .helpers import as_timm, head_cfg, pretrain_classifier, write_images, write_tiny_config  # noqa: E402,E501
+from .helpers import (as_timm, head_cfg, pretrain_classifier, write_images,  # noqa: E402
+                      write_tiny_config)
 
 pytestmark = pytest.mark.slow
 
@@ -83,3 +84,16 @@ def test_table_of_top1_against_gmacs(setup, tmp_path):
     text = (tmp_path / 't.md').read_text()
     assert '| top-1 % |' in text and 'top-1: each run' in text
     assert (tmp_path / 't.png').stat().st_size > 0
+
+
+def test_gate_pictures_of_a_classifier(setup, tmp_path):
+    config, work, _ = setup
+    tool = load_module(osp.join(REPO, 'tools/analysis_tools/visualize_gates.py'), 'vis_cls')
+    data = osp.join(osp.dirname(work), 'data', 'val')
+    images = [osp.join(data, 'disc', '0.png'), osp.join(data, 'bars', '1.png')]
+    written = tool.main([config, osp.join(work, 'iter_2.pth'), *images,
+                         '--out-dir', str(tmp_path)])
+    import cv2
+    for path in written:
+        img = cv2.imread(path)
+        assert img.shape[1] >= 64 and img.shape[0] > 64  # the 64x64 input and its caption
