@@ -116,6 +116,7 @@ def load_classifier_checkpoint(model: nn.Module, filename: str, load_head: bool 
     missing, unexpected = model.load_state_dict(state, strict=False)
     lacking = [k for k in missing if '.tokenizer.gate.' not in k
                and not k.startswith('gate_losses.')  # learned priors of the gate losses
+               and not (k == 'backbone.cls_token' and not bb.with_cls_token)  # unused
                and not (k.startswith('head.') and not load_head)]
     if lacking or unexpected:
         raise ValueError(f'{filename}: the checkpoint does not cover the classifier: missing '

@@ -23,12 +23,13 @@ def build(cfg: dict):
 
 
 def pretrain_classifier(out_type: str = 'cls_token', head: Optional[dict] = None,
-                        seed: int = 0):
+                        seed: int = 0, with_cls_token: bool = True):
     """mmpretrain's own ImageClassifier (VisionTransformer) at tiny width, random weights
     everywhere (head and position embeddings included), in eval mode."""
     torch.manual_seed(seed)
     model = build(dict(type='ImageClassifier', backbone=dict(
-        type='VisionTransformer', arch=ARCH, img_size=64, patch_size=16, out_type=out_type),
+        type='VisionTransformer', arch=ARCH, img_size=64, patch_size=16, out_type=out_type,
+        with_cls_token=with_cls_token),
         head=head or head_cfg()))
     with torch.no_grad():
         for p in model.parameters():

@@ -7,6 +7,8 @@ import torch  # noqa: E402
 from mmpretrain.structures import DataSample  # noqa: E402
 
 from msvit_mm.classification.checkpoint import load_classifier_checkpoint  # noqa: E402
+from msvit_mm.engine.checkpoints import (NonFiniteCheckpointError,  # noqa: E402
+                                         UnsafeCheckpointError)
 from tests.helpers import assert_close_scaled  # noqa: E402
 
 from .helpers import (NUM_CLASSES, as_timm, head_cfg, msvit_classifier,  # noqa: E402
@@ -101,3 +103,19 @@ def test_linear_head_and_missing_head_refused(tmp_path):
                              init_cfg=dict(cfg, checkpoint=str(tmp_path / 'full.pth')))
     model.init_weights()
     torch.testing.assert_close(model.head.fc.weight, ref.head.layers.head.weight)
+
+
+class Payload:
+    """Stands for an object a checkpoint file may pickle (and run code when rebuilt)."""
+
+
+def test_untrusted_or_nonfinite_checkpoint_refused(tmp_path):
+    state = pretrain_classifier().state_dict()
+    torch.save({'state_dict': state, 'meta': {'obj': Payload()}}, tmp_path / 'pickled.pth')
+    cfg = dict(type='Pretrained', checkpoint=str(tmp_path / 'pickled.pth'))
+    with pytest.raises(UnsafeCheckpointError, match=r'pickled.pth.*MSVIT_TRUST_CHECKPOINTS'):
+        msvit_classifier(init_cfg=cfg).init_weights()
+    state['head.layers.head.weight'][0, 0] = float('nan')
+    torch.save(state, tmp_path / 'nan.pth')
+    with pytest.raises(NonFiniteCheckpointError, match=r'nan.pth.*head.layers.head.weight'):
+        msvit_classifier(init_cfg=dict(cfg, checkpoint=str(tmp_path / 'nan.pth'))).init_weights()
