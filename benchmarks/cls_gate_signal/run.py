@@ -1,4 +1,4 @@
-"""Does a cls-token classifier's loss train MSViT's gate? (README.md in this folder.)
+"""Does a cls-token classifier's loss train MSViT's gate? (docs/classification_gate_signal.md)
 
     python benchmarks/cls_gate_signal/run.py [--stage1 600] [--stage2 300] [--seed 0]
 
