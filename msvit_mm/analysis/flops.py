@@ -66,8 +66,9 @@ class InferenceForward(nn.Module):
 
     Children keep the segmentor's names (``backbone``, ``neck``, ``decode_head``) so the
     counter's per-module totals use them; an mmpretrain classifier's ``head`` takes the
-    decode head's place (its logits, before the softmax). An MSViT backbone runs ``forward_with_aux`` with
-    the optional forced decisions, and the image's token statistics are written to ``sink``.
+    decode head's place (its logits, before the softmax). An MSViT backbone runs
+    ``forward_with_aux`` with the optional forced decisions, and the image's token
+    statistics are written to ``sink``.
 
     Args:
         model: an mmseg segmentor (``backbone``, optional ``neck``, ``decode_head``), an

@@ -92,8 +92,8 @@ def load_classifier_checkpoint(model: nn.Module, filename: str, load_head: bool 
     """Load a classifier checkpoint into ``model`` (an MSViT ``ImageClassifier``) in place.
 
     Every model weight must come from the file except the gate (``tokenizer.gate.*``), the
-    gate losses' learned priors (``gate_losses.*``), and the head with ``load_head=False``; every file weight must be used or known to be
-    ignorable (see the module). Returns the report; errors name ``filename``.
+    gate losses' learned priors (``gate_losses.*``), and the head with ``load_head=False``;
+    every file weight must be used or known to be ignorable (see the module). Returns the report; errors name ``filename``.
     """
     checkpoint = read_checkpoint(filename)
     backbone, head, norm, ignored = split_classifier(unwrap_state_dict(checkpoint, filename))
@@ -116,6 +116,7 @@ def load_classifier_checkpoint(model: nn.Module, filename: str, load_head: bool 
     missing, unexpected = model.load_state_dict(state, strict=False)
     lacking = [k for k in missing if '.tokenizer.gate.' not in k
                and not k.startswith('gate_losses.')  # learned priors of the gate losses
+               and not (k == 'backbone.cls_token' and not bb.with_cls_token)  # unused
                and not (k.startswith('head.') and not load_head)]
     if lacking or unexpected:
         raise ValueError(f'{filename}: the checkpoint does not cover the classifier: missing '

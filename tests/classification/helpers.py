@@ -23,12 +23,13 @@ def build(cfg: dict):
 
 
 def pretrain_classifier(out_type: str = 'cls_token', head: Optional[dict] = None,
-                        seed: int = 0):
+                        seed: int = 0, with_cls_token: bool = True):
     """mmpretrain's own ImageClassifier (VisionTransformer) at tiny width, random weights
     everywhere (head and position embeddings included), in eval mode."""
     torch.manual_seed(seed)
     model = build(dict(type='ImageClassifier', backbone=dict(
-        type='VisionTransformer', arch=ARCH, img_size=64, patch_size=16, out_type=out_type),
+        type='VisionTransformer', arch=ARCH, img_size=64, patch_size=16, out_type=out_type,
+        with_cls_token=with_cls_token),
         head=head or head_cfg()))
     with torch.no_grad():
         for p in model.parameters():
@@ -98,13 +99,15 @@ def write_images(root, per_class: int = 2, size: int = 64, seed: int = 0) -> str
 def write_tiny_config(tmp_path, data_root: str, checkpoint: Optional[str] = None) -> str:
     """The MSViT-Ti ImageNet config shrunk to the tiny data (2 iterations, tiny widths,
     64x64), starting from ``checkpoint`` (a classifier file) if given; returns its path."""
+    init = None if checkpoint is None else dict(_delete_=True, type='Pretrained',
+                                                checkpoint=checkpoint)
     text = f'''
 _base_ = ['{REPO}/configs/msvit_cls/msvit-t_4xb256-20e_in1k.py']
 model = dict(
     backbone=dict(arch=dict(_delete_=True, **{ARCH!r}), img_size=64),
     head=dict(num_classes=3, in_channels={ARCH['embed_dims']}),
     gate_loss=dict(grid_size=(2, 2)),
-    init_cfg={None if checkpoint is None else dict(_delete_=True, type='Pretrained', checkpoint=checkpoint)!r})
+    init_cfg={init!r})
 data_preprocessor = dict(num_classes=3)
 train_pipeline = [dict(type='LoadImageFromFile'),
                   dict(type='RandomResizedCrop', scale=64, backend='pillow'),
@@ -121,7 +124,8 @@ val_evaluator = dict(type='Accuracy', topk=(1,))
 test_evaluator = val_evaluator
 train_cfg = dict(_delete_=True, by_epoch=False, max_iters=2, val_interval=2)
 param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, end=2)]
-default_hooks = dict(logger=dict(interval=1),
+log_processor = dict(by_epoch=False)  # validation logged at its iteration
+default_hooks = dict(logger=dict(interval=1, log_metric_by_epoch=False),
                      checkpoint=dict(interval=2, by_epoch=False))
 '''
     path = tmp_path / 'tiny_msvit_cls.py'

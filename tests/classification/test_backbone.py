@@ -14,12 +14,14 @@ from .helpers import msvit_classifier, pretrain_classifier  # noqa: E402
 OUT_TYPES = ['cls_token', 'featmap', 'avg_featmap', 'raw']
 
 
-@pytest.mark.parametrize('out_type', OUT_TYPES)
+@pytest.mark.parametrize('out_type,with_cls_token', [(t, True) for t in OUT_TYPES] +
+                         [('avg_featmap', False), ('raw', False)])
 @pytest.mark.parametrize('execution', ['masked', 'packed'])
-def test_all_fine_equals_mmpretrain_vit(tmp_path, out_type, execution):
-    ref = pretrain_classifier(out_type)
+def test_all_fine_equals_mmpretrain_vit(tmp_path, out_type, with_cls_token, execution):
+    ref = pretrain_classifier(out_type, with_cls_token=with_cls_token)
     torch.save({'state_dict': ref.state_dict()}, tmp_path / 'vit.pth')
-    model = msvit_classifier(out_type=out_type, backbone=dict(execution=execution))
+    model = msvit_classifier(out_type=out_type, backbone=dict(execution=execution,
+                                                              with_cls_token=with_cls_token))
     load_classifier_checkpoint(model, str(tmp_path / 'vit.pth'))
     x = torch.randn(2, 3, 48, 80)  # not the 64x64 of pos_embed: both resize it the same way
     with torch.no_grad():

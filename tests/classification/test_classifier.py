@@ -7,9 +7,12 @@ import torch  # noqa: E402
 from mmpretrain.structures import DataSample  # noqa: E402
 
 from msvit_mm.classification.checkpoint import load_classifier_checkpoint  # noqa: E402
+from msvit_mm.engine.checkpoints import (NonFiniteCheckpointError,  # noqa: E402
+                                         UnsafeCheckpointError)
 from tests.helpers import assert_close_scaled  # noqa: E402
 
-from .helpers import NUM_CLASSES, as_timm, head_cfg, msvit_classifier, pretrain_classifier  # noqa: E402,E501
+from .helpers import (NUM_CLASSES, as_timm, head_cfg, msvit_classifier,  # noqa: E402
+                      pretrain_classifier)
 
 GBAS = dict(type='GeneralizedBatchShapingLoss', grid_size=(2, 2), target_coarse_ratio=0.5)
 
@@ -62,8 +65,8 @@ def test_checkpoint_with_head_gives_the_same_logits(tmp_path, layout):
     else:  # an MSViT classifier's own weights, gate included
         ckpt = {'state_dict': _msvit_state(ref, tmp_path)}
     torch.save(ckpt, tmp_path / 'ckpt.pth')
-    model = msvit_classifier(gate=dict(type='MLPGate', hidden_dims=(8,)),
-                             init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'ckpt.pth')))
+    init = dict(type='Pretrained', checkpoint=str(tmp_path / 'ckpt.pth'))
+    model = msvit_classifier(gate=dict(type='MLPGate', hidden_dims=(8,)), init_cfg=init)
     model.init_weights()
     x = torch.randn(2, 3, 64, 64)
     mask = torch.zeros(2, 2, 2, dtype=torch.bool)  # all fine: the ViT/16
@@ -100,3 +103,19 @@ def test_linear_head_and_missing_head_refused(tmp_path):
                              init_cfg=dict(cfg, checkpoint=str(tmp_path / 'full.pth')))
     model.init_weights()
     torch.testing.assert_close(model.head.fc.weight, ref.head.layers.head.weight)
+
+
+class Payload:
+    """Stands for an object a checkpoint file may pickle (and run code when rebuilt)."""
+
+
+def test_untrusted_or_nonfinite_checkpoint_refused(tmp_path):
+    state = pretrain_classifier().state_dict()
+    torch.save({'state_dict': state, 'meta': {'obj': Payload()}}, tmp_path / 'pickled.pth')
+    cfg = dict(type='Pretrained', checkpoint=str(tmp_path / 'pickled.pth'))
+    with pytest.raises(UnsafeCheckpointError, match=r'pickled.pth.*MSVIT_TRUST_CHECKPOINTS'):
+        msvit_classifier(init_cfg=cfg).init_weights()
+    state['head.layers.head.weight'][0, 0] = float('nan')
+    torch.save(state, tmp_path / 'nan.pth')
+    with pytest.raises(NonFiniteCheckpointError, match=r'nan.pth.*head.layers.head.weight'):
+        msvit_classifier(init_cfg=dict(cfg, checkpoint=str(tmp_path / 'nan.pth'))).init_weights()

@@ -34,8 +34,8 @@ def test_config_builds_and_runs(path):
     cfg.model.init_cfg = None
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(cfg.model)
-    size = cfg.model.backbone.img_size
-    x = torch.randn(1, 3, size, size)
+    size = cfg.model.backbone.get('img_size', 224)
+    x = torch.randn(1, 3, *((size, size) if isinstance(size, int) else size))
     gate = model.backbone.tokenizer.gate
     want = (cfg.model.backbone.get('gate') or dict(type='MLPGate'))['type']
     assert type(gate).__name__ == want
