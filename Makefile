@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := $(if $(PYTHON),$(PYTHON),.venv/bin/python)
 
-.PHONY: setup test demo
+.PHONY: setup test demo demo-cls
 setup:
 	@bash scripts/setup_env.sh
 
@@ -11,3 +11,6 @@ test: setup
 
 demo: setup
 	$(PY) tools/demo.py
+
+demo-cls: setup
+	$(PY) tools/demo_cls.py

@@ -8,11 +8,12 @@ objects were not learned). One ADE20K class per photo; the ADE20K ids are 1-base
 the label png (mmseg's class index is id - 1, names as in ``ADE20KDataset.METAINFO``).
 """
 import functools
-import importlib.util
 import os.path as osp
 from typing import Dict, NamedTuple, Optional, Tuple
 
 import numpy as np
+
+from msvit_mm.datasets.wheel_photos import package_dir, read_photo  # noqa: F401
 
 
 class Source(NamedTuple):
@@ -49,34 +50,8 @@ OBJECT_BOXES: Dict[int, Tuple[int, int, int, int]] = {
     s.ade_id: s.box for s in SOURCES if s.box is not None}
 
 
-def package_dir(package: str) -> str:
-    """The installed folder of ``package`` (not imported); a clear error if it is missing."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        pip_name = {'skimage': 'scikit-image', 'sklearn': 'scikit-learn'}.get(package, package)
-        raise ModuleNotFoundError(
-            f'the texture benchmark reads photos shipped with {package!r}, which is not '
-            f'installed: pip install {pip_name}')
-    return list(spec.submodule_search_locations)[0]
-
-
 def source_path(source: Source) -> str:
     return osp.join(package_dir(source.package), source.path)
-
-
-def read_photo(path: str) -> np.ndarray:
-    """[H, W, 3] uint8 RGB (grey photos repeated over the channels), read-only."""
-    import cv2
-
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'texture photo {path} is missing (reinstall the package '
-                                'that ships it)')
-    bgr = cv2.imread(path, cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ValueError(f'{path}: not a readable image')
-    rgb = np.ascontiguousarray(bgr[..., ::-1])
-    rgb.setflags(write=False)
-    return rgb
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,4 +1,5 @@
-"""MACs of mmseg segmentors and backbones per image, with mmengine's (fvcore) FLOP counter.
+"""MACs of mmseg segmentors, mmpretrain classifiers and backbones per image, with mmengine's
+(fvcore) FLOP counter.
 
 Convention (fvcore, as mmengine's ``FlopAnalyzer`` and the published tables): one
 multiply-add = 1; ``linear``/``conv``/``(b)mm``/``matmul``/``einsum`` count their MACs, a
@@ -64,11 +65,14 @@ class InferenceForward(nn.Module):
     """What inference computes, as one traceable module: backbone -> neck -> decode head.
 
     Children keep the segmentor's names (``backbone``, ``neck``, ``decode_head``) so the
-    counter's per-module totals use them. An MSViT backbone runs ``forward_with_aux`` with
-    the optional forced decisions, and the image's token statistics are written to ``sink``.
+    counter's per-module totals use them; an mmpretrain classifier's ``head`` takes the
+    decode head's place (its logits, before the softmax). An MSViT backbone runs
+    ``forward_with_aux`` with the optional forced decisions, and the image's token
+    statistics are written to ``sink``.
 
     Args:
-        model: an mmseg segmentor (``backbone``, optional ``neck``, ``decode_head``) or a bare
+        model: an mmseg segmentor (``backbone``, optional ``neck``, ``decode_head``), an
+            mmpretrain classifier (``backbone``, optional ``neck``, ``head``) or a bare
             backbone.
         coarse_mask: [1, Hc, Wc] bool decisions forced on an MSViT backbone, or None.
         sink: dict that receives ``tokens`` and ``coarse_ratio`` (Python numbers).
@@ -78,9 +82,12 @@ class InferenceForward(nn.Module):
                  sink: Optional[Dict[str, float]] = None):
         super().__init__()
         is_segmentor = hasattr(model, 'decode_head')
-        self.backbone = model.backbone if is_segmentor else model
-        self.neck = model.neck if is_segmentor and getattr(model, 'with_neck', False) else None
-        self.decode_head = model.decode_head if is_segmentor else None
+        is_classifier = not is_segmentor and hasattr(model, 'backbone') and hasattr(model, 'head')
+        whole = is_segmentor or is_classifier
+        self.backbone = model.backbone if whole else model
+        self.neck = model.neck if whole and getattr(model, 'with_neck', False) else None
+        self.decode_head = (model.decode_head if is_segmentor
+                            else model.head if is_classifier else None)
         self.coarse_mask = coarse_mask
         self.sink = {} if sink is None else sink
 
@@ -123,7 +130,8 @@ def count_image(model: nn.Module, img: Tensor, coarse_mask: Optional[Tensor] = N
     """Trace one forward on one image and count its MACs.
 
     Args:
-        model: an mmseg segmentor or a bare backbone; put in eval mode here.
+        model: an mmseg segmentor, an mmpretrain classifier or a bare backbone; put in eval
+            mode here.
         img: [1, C, H, W], normalized as the model's data preprocessor gives it.
         coarse_mask: optional [1, Hc, Wc] bool decisions forced on an MSViT backbone.
 

@@ -70,17 +70,19 @@ def labels_on_inputs(data_samples: list, hw: Tuple[int, int]) -> Tensor:
     return labels.long()
 
 
-def source_scores(inputs: Tensor, labels: Tensor, gate_probs: Optional[Tensor],
+def source_scores(inputs: Tensor, labels: Optional[Tensor], gate_probs: Optional[Tensor],
                   region_size: int, num_classes: int, seeds: Sequence[int], image_index: int,
                   ignore_index: int = 255) -> Dict[str, Tensor]:
     """Every source's [B, Hc, Wc] scores (higher = chosen first for coarse).
 
     Random scores come from a generator seeded by ``(seed, image_index)``, so a run repeats.
+    No ``labels`` (classification): no ``oracle``.
     """
     padded = pad_to_multiple(inputs, region_size)
     scores = {'std': -region_std(padded, region_size),
-              'entropy': -region_entropy(padded, region_size),
-              'oracle': label_uniformity(labels, region_size, num_classes, ignore_index)}
+              'entropy': -region_entropy(padded, region_size)}
+    if labels is not None:
+        scores['oracle'] = label_uniformity(labels, region_size, num_classes, ignore_index)
     if gate_probs is not None:
         scores['learned'] = gate_probs
     grid = padded.shape[-2] // region_size, padded.shape[-1] // region_size

@@ -1,5 +1,5 @@
 """Pictures of the gate's decisions: fine regions tinted and gridded, coarse ones outlined."""
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -96,3 +96,64 @@ def gate_picture(model, batch: dict, palette: Sequence[Sequence[int]],
         panels.append(paint_labels(pred.gt_sem_seg.data[0].cpu().numpy()[:h, :w], colors))
     panels.append(paint_labels(pred.pred_sem_seg.data[0].cpu().numpy()[:h, :w], colors))
     return hstack_with_gap(panels)
+
+
+def caption_strip(width: int, lines: Sequence[str], line_height: int = 16) -> np.ndarray:
+    """[len(lines) * line_height + 4, width, 3] uint8: black text lines on white."""
+    import cv2
+    strip = np.full((len(lines) * line_height + 4, width, 3), 255, np.uint8)
+    for i, text in enumerate(lines):
+        cv2.putText(strip, text, (3, (i + 1) * line_height - 3), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.4, (0, 0, 0), 1, cv2.LINE_AA)
+    return strip
+
+
+def classifier_picture(model, batch: dict, class_names: Sequence[str],
+                       true_class: Optional[str] = None) -> np.ndarray:
+    """The image with the gate's layout, captioned with the prediction, for one sample.
+
+    Args:
+        model: an MSViT classifier (``MSViTImageClassifier``) in eval mode.
+        batch: ``dict(inputs=[1, 3, H, W], data_samples=[DataSample])`` as the model's data
+            preprocessor gives it (mmpretrain's ``PackInputs``: the sample's ``img_path``).
+        class_names: the classes, by index.
+        true_class: the image's class if known (its folder name), shown beside the prediction.
+
+    Returns:
+        uint8 RGB: the image as the network saw it (after the test pipeline's resize and
+        crop), layout drawn, and under it (widened for it if needed) a caption (predicted class and score, true class, coarse
+        ratio and tokens).
+    """
+    import torch
+
+    inputs = batch['inputs']
+    with torch.no_grad():
+        _, aux = model.backbone.forward_with_aux(inputs)
+        pred = model.predict(inputs, batch['data_samples'])[0]
+    seen = denormalized(model, inputs[0])
+    tokenizer = model.backbone.tokenizer
+    layout = draw_gate(seen, aux['coarse_mask'][0].cpu().numpy(),
+                       tokenizer.coarse_patch_size, tokenizer.patch_size)
+    label = int(pred.pred_label)
+    name = class_names[label] if label < len(class_names) else str(label)
+    lines = [f'pred: {name} ({float(pred.pred_score[label]):.2f})']
+    if true_class is not None:
+        lines.append(f'true: {true_class}')
+    lines.append(f"coarse {float(aux['coarse_ratio'][0]):.2f}, "
+                 f"{int(aux['tokens_per_image'][0])} tokens")
+    width = max(layout.shape[1], 7 * max(len(t) for t in lines))  # room for the caption
+    top = np.full((layout.shape[0], width, 3), 255, np.uint8)
+    top[:, :layout.shape[1]] = layout
+    return np.concatenate([top, caption_strip(width, lines)], axis=0)
+
+
+def denormalized(model, x) -> np.ndarray:
+    """A preprocessed [3, H, W] input back to [H, W, 3] uint8 RGB with the data
+    preprocessor's ``mean``/``std`` (the preprocessor has made it RGB)."""
+    pre = model.data_preprocessor
+    mean = getattr(pre, 'mean', None)
+    std = getattr(pre, 'std', None)
+    img = x.detach().float().cpu()
+    if mean is not None and std is not None:
+        img = img * std.cpu().view(-1, 1, 1) + mean.cpu().view(-1, 1, 1)
+    return np.ascontiguousarray(img.permute(1, 2, 0).clamp(0, 255).byte().numpy())

@@ -14,7 +14,8 @@ from ..datasets.checks import check_dataset
 from ..engine.checkpoints import load_weights_strict
 from ..engine.cli import load_config
 
-__all__ = ['build_model', 'build_val_dataset', 'has_learned_gate', 'load_config',
+__all__ = ['build_model', 'build_val_dataset', 'has_learned_gate', 'is_classification',
+           'load_config', 'registry',
            'preprocessed', 'preprocessed_inputs']
 
 
@@ -28,16 +29,34 @@ def build_model(cfg: Config, checkpoint: Optional[str] = None) -> nn.Module:
     for random weights.
     """
     from mmengine.model import revert_sync_batchnorm
-    from mmseg.registry import MODELS
 
     cfg.model.pretrained = None
     cfg.model.backbone.init_cfg = None
-    model = MODELS.build(cfg.model)
+    if is_classification(cfg):  # the classifier's own Pretrained entry (head included)
+        cfg.model.init_cfg = None
+    if cfg.get('data_preprocessor') and not cfg.model.get('data_preprocessor'):
+        cfg.model.data_preprocessor = cfg.data_preprocessor  # as the Runner does (mmpretrain)
+    model = registry(cfg, 'MODELS').build(cfg.model)
     if checkpoint is not None:
         load_weights_strict(model, checkpoint, map_location='cpu')
     model = revert_sync_batchnorm(model)
     model.eval()
     return model
+
+
+def is_classification(cfg: Config) -> bool:
+    """Whether ``cfg`` is an mmpretrain (classification) config: ``default_scope='mmpretrain'``."""
+    return cfg.get('default_scope', 'mmseg') == 'mmpretrain'
+
+
+def registry(cfg: Config, name: str):
+    """mmseg's registry ``name`` ('MODELS', 'DATASETS'), mmpretrain's for a classification
+    config (imported only then)."""
+    if is_classification(cfg):
+        import mmpretrain.registry as registries
+    else:
+        import mmseg.registry as registries
+    return getattr(registries, name)
 
 
 def has_learned_gate(model: nn.Module) -> bool:
@@ -49,24 +68,26 @@ def has_learned_gate(model: nn.Module) -> bool:
 
 def build_val_dataset(cfg: Config, hint: str = ''):
     """The config's validation dataset; a missing folder is named with how to prepare it."""
-    return _build_dataset(cfg.val_dataloader.dataset, hint)
+    return _build_dataset(cfg.val_dataloader.dataset, hint, registry(cfg, 'DATASETS'))
 
 
 def build_train_images(cfg: Config, hint: str = ''):
     """The config's training images, loaded as inference loads them (the validation
     pipeline: no augmentation), e.g. to calibrate a gate's threshold on them."""
     return _build_dataset(dict(cfg.train_dataloader.dataset,
-                               pipeline=cfg.val_dataloader.dataset.pipeline), hint)
+                               pipeline=cfg.val_dataloader.dataset.pipeline), hint,
+                          registry(cfg, 'DATASETS'))
 
 
-def _build_dataset(dataset_cfg, hint: str):
-    from mmseg.registry import DATASETS
-
+def _build_dataset(dataset_cfg, hint: str, datasets):
+    check = check_dataset
+    if datasets.scope == 'mmpretrain':
+        from ..classification.data_checks import check_cls_dataset as check
     try:
-        check_dataset(dataset_cfg)
+        check(dataset_cfg)
     except FileNotFoundError as err:
         raise FileNotFoundError(f'{err}{(" " + hint) if hint else ""}') from None
-    dataset = DATASETS.build(dataset_cfg)
+    dataset = datasets.build(dataset_cfg)
     if len(dataset) == 0:
         raise RuntimeError(f"the data set under {dataset_cfg.get('data_root')} is empty")
     return dataset

@@ -1,6 +1,8 @@
 """Accuracy against compute for trained runs: one row per run (or per gate threshold).
 
-A row holds the run's mIoU and, over real validation images with the real gate decisions,
+A row holds the run's mIoU (segmentation) or top-1 accuracy (a classification config,
+``default_scope='mmpretrain'``: row key ``top1``, logged as ``accuracy/top1``, evaluated
+with mmpretrain's ``Accuracy``) and, over real validation images with the real gate decisions,
 its mean MACs (fvcore convention, :mod:`msvit_mm.analysis.flops`), tokens per image and
 coarse ratio. The mIoU is the run's last logged validation (``scalars.json``) when that was
 taken at the checkpoint's iteration; otherwise, and always at a changed gate threshold, it is
@@ -26,15 +28,17 @@ from mmengine.config import Config
 from torch import nn
 
 from .flops import count_images, summarize
-from .loading import (build_model, build_val_dataset, has_learned_gate, load_config,
-                      preprocessed)
+from .loading import (build_model, build_val_dataset, has_learned_gate, is_classification,
+                      load_config, preprocessed)
 from .markdown import markdown_table as _table
 from .metrics import area_metrics
 
 __all__ = ['COLUMNS', 'evaluate_and_count', 'find_run', 'logged_validation', 'markdown_table',
-           'plot_miou_vs_gmacs', 'run_kind', 'table_rows']
+           'metric_of', 'plot_miou_vs_gmacs', 'run_kind', 'table_rows']
 
 COLUMNS = ('run', 'kind', 'mIoU', 'GMACs', 'tokens/img', 'coarse ratio', 'params M')
+# a row's metric key -> the key of the runs' logged validation and the table's header
+METRICS = {'mIoU': ('mIoU', 'mIoU'), 'top1': ('accuracy/top1', 'top-1 %')}
 
 
 def _checkpoint_iter(path: str) -> Optional[int]:
@@ -80,11 +84,12 @@ def find_run(work_dir: str) -> Dict[str, object]:
                 iteration=_checkpoint_iter(checkpoint))
 
 
-def logged_validation(work_dir: str) -> Optional[Dict[str, float]]:
-    """The last validation line (``mIoU``, ``aAcc``, ``mAcc``, ``step``) of the run's logs.
+def logged_validation(work_dir: str, key: str = 'mIoU') -> Optional[Dict[str, float]]:
+    """The last validation line (``mIoU``, ``aAcc``, ``mAcc``, ``step``; ``accuracy/top1``
+    for a classifier) of the run's logs.
 
     Reads ``WORK_DIR/<timestamp>/vis_data/scalars.json`` (one JSON object per line) of every
-    session, oldest first; None if no line holds ``mIoU``.
+    session, oldest first; None if no line holds ``key``.
     """
     found = None
     for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
@@ -94,7 +99,7 @@ def logged_validation(work_dir: str) -> Optional[Dict[str, float]]:
                 if not line:
                     continue
                 entry = json.loads(line)
-                if 'mIoU' in entry:
+                if key in entry:
                     found = entry
     return found
 
@@ -115,6 +120,20 @@ def iou_metric(cfg: Config):
     return IoUMetric(iou_metrics=['mIoU'], prefix='table')
 
 
+def accuracy_metric(cfg: Config):
+    """mmpretrain's top-1 ``Accuracy`` for a classification run's table row."""
+    from mmpretrain.evaluation import Accuracy
+    return Accuracy(topk=(1,), prefix='table')
+
+
+def metric_summary(metric, results: list) -> Dict[str, float]:
+    """The metric's figures (percent, 2 decimals): :func:`iou_summary` for an
+    ``IoUMetric``, ``{'top1': ...}`` for mmpretrain's ``Accuracy``."""
+    if hasattr(metric, 'nan_to_num'):  # mmseg's IoUMetric
+        return iou_summary(metric, results)
+    return {k: float(np.round(float(v), 2)) for k, v in metric.compute_metrics(results).items()}
+
+
 def iou_summary(metric, results: list) -> Dict[str, float]:
     """``aAcc``, ``mIoU``, ``mAcc`` (percent, 2 decimals) of an ``IoUMetric``'s processed
     results, as its ``compute_metrics`` gives them, without its per-class table in the log."""
@@ -128,11 +147,12 @@ def evaluate_and_count(model: nn.Module, dataset, num_images: int, metric=None,
 
     Each image is preprocessed as inference sees it, counted with
     :func:`~msvit_mm.analysis.flops.count_images` (the model's test mode: whole or slide)
-    and, with ``metric`` (an mmseg ``IoUMetric``), predicted with ``model.predict``.
+    and, with ``metric`` (an mmseg ``IoUMetric`` or mmpretrain ``Accuracy``), predicted
+    with ``model.predict``.
 
     Returns:
         :func:`~msvit_mm.analysis.flops.summarize`'s dict, plus ``aAcc``/``mIoU``/``mAcc``
-        with a metric.
+        (or ``top1``) with a metric.
     """
     n = min(num_images, len(dataset))
     bar = None
@@ -143,7 +163,7 @@ def evaluate_and_count(model: nn.Module, dataset, num_images: int, metric=None,
     if metric is not None:
         metric.dataset_meta = dataset.metainfo
     for batch in preprocessed(model, dataset, n):
-        records.extend(count_images(model, [batch['inputs']], model.test_cfg))
+        records.extend(count_images(model, [batch['inputs']], getattr(model, 'test_cfg', None)))
         if metric is not None:
             with torch.no_grad():
                 preds = model.predict(batch['inputs'], batch['data_samples'])
@@ -154,15 +174,16 @@ def evaluate_and_count(model: nn.Module, dataset, num_images: int, metric=None,
         sys.stderr.write('\n')
     out = summarize(records)
     if metric is not None:
-        out.update(iou_summary(metric, metric.results))
+        out.update(metric_summary(metric, metric.results))
     return out
 
 
-def _row(run: dict, kind: str, stats: dict, miou: float, source: str,
-         threshold: Optional[float]) -> Dict[str, object]:
+def _row(run: dict, kind: str, stats: dict, score: float, source: str,
+         threshold: Optional[float], metric: str = 'mIoU') -> Dict[str, object]:
     return dict(
         run=run['name'] if threshold is None else f"{run['name']} (t={threshold:g})",
-        kind=kind, mIoU=miou, miou_source=source, gmacs=stats['gmacs_mean'],
+        kind=kind, **{metric: score}, metric=metric, miou_source=source,
+        gmacs=stats['gmacs_mean'],
         tokens=stats['tokens_mean'], coarse_ratio=stats['coarse_ratio_mean'],
         params_m=stats['params_m'], num_images=stats['num_images'], threshold=threshold,
         curve=run['name'] if threshold is not None else None, work_dir=run['work_dir'],
@@ -175,6 +196,8 @@ def _run_rows(work_dir: str, num_images: Optional[int], thresholds: Sequence[flo
     cfg = load_config(run['config'], cfg_options)
     model = build_model(cfg, run['checkpoint'])
     kind = run_kind(model)
+    metric = 'top1' if is_classification(cfg) else 'mIoU'
+    evaluator = accuracy_metric if metric == 'top1' else iou_metric
     dataset = build_val_dataset(cfg, hint='Point at the data with --cfg-options '
                                 '"val_dataloader.dataset.data_root=..."')
     n = len(dataset) if num_images is None or num_images <= 0 else num_images
@@ -183,17 +206,17 @@ def _run_rows(work_dir: str, num_images: Optional[int], thresholds: Sequence[flo
     if kind == 'msvit' and thresholds:
         for t in thresholds:
             model.backbone.tokenizer.gate_threshold = float(t)
-            stats = evaluate_and_count(model, dataset, n, iou_metric(cfg), progress)
-            yield _row(run, kind, stats, stats['mIoU'], 'evaluated', float(t))
+            stats = evaluate_and_count(model, dataset, n, evaluator(cfg), progress)
+            yield _row(run, kind, stats, stats[metric], 'evaluated', float(t), metric)
         return
-    logged = logged_validation(work_dir)
+    logged = logged_validation(work_dir, METRICS[metric][0])
     use_log = logged is not None and run['iteration'] in (None, logged.get('step'))
-    stats = evaluate_and_count(model, dataset, n, None if use_log else iou_metric(cfg), progress)
+    stats = evaluate_and_count(model, dataset, n, None if use_log else evaluator(cfg), progress)
     if use_log:
-        yield _row(run, kind, stats, float(logged['mIoU']), f"logged (step {logged['step']})",
-                   None)
+        yield _row(run, kind, stats, float(logged[METRICS[metric][0]]),
+                   f"logged (step {logged['step']})", None, metric)
     else:
-        yield _row(run, kind, stats, stats['mIoU'], 'evaluated', None)
+        yield _row(run, kind, stats, stats[metric], 'evaluated', None, metric)
 
 
 def table_rows(work_dirs: Sequence[str], num_images: Optional[int] = None,
@@ -210,33 +233,51 @@ def table_rows(work_dirs: Sequence[str], num_images: Optional[int] = None,
         progress: show an mmengine progress bar per measurement on stderr.
 
     Returns:
-        dicts with ``run``, ``kind``, ``mIoU``, ``miou_source``, ``gmacs``, ``tokens``,
+        dicts with ``run``, ``kind``, ``mIoU`` (a classifier: ``top1``), ``metric`` (that
+        key), ``miou_source`` (where the metric comes from), ``gmacs``, ``tokens``,
         ``coarse_ratio``, ``params_m``, ``num_images``, ``threshold``, ``curve`` (the run a
         threshold row belongs to), ``work_dir``, ``config``, ``checkpoint``.
     """
     rows = [row for wd in work_dirs
             for row in _run_rows(wd, num_images, thresholds, cfg_options, progress)]
+    metric_of(rows)  # one metric: segmentation and classification runs do not mix
     return sorted(rows, key=lambda r: (r['gmacs'], r['run']))
 
 
+def metric_of(rows: Sequence[Dict[str, object]]) -> str:
+    """The rows' metric key ('mIoU' or 'top1'; rows without ``metric``: 'mIoU'); raises
+    ValueError naming the runs when they mix metrics."""
+    names = {r.get('metric', 'mIoU') for r in rows}
+    if len(names) > 1:
+        raise ValueError('the runs mix segmentation (mIoU) and classification (top-1) work '
+                         f'dirs: {[(r["run"], r.get("metric", "mIoU")) for r in rows]}; '
+                         'make one table of each')
+    return names.pop() if names else 'mIoU'
+
+
+
 def markdown_table(rows: Sequence[Dict[str, object]]) -> str:
-    """The rows as a Markdown table (:data:`COLUMNS`), with a note on where mIoU comes from."""
-    table = _table(COLUMNS, ([r['run'], r['kind'], f"{r['mIoU']:.2f}", f"{r['gmacs']:.3f}",
+    """The rows as a Markdown table (:data:`COLUMNS`, the metric's header for a classifier's
+    top-1), with a note on where the metric comes from."""
+    metric = metric_of(rows)
+    header, name = METRICS[metric][1], 'mIoU' if metric == 'mIoU' else 'top-1'
+    columns = COLUMNS[:2] + (header,) + COLUMNS[3:]
+    table = _table(columns, ([r['run'], r['kind'], f"{r[metric]:.2f}", f"{r['gmacs']:.3f}",
                               f"{r['tokens']:.1f}", f"{r['coarse_ratio']:.3f}",
                               f"{r['params_m']:.2f}"] for r in rows),
-                   right=[False, False] + [True] * (len(COLUMNS) - 2))
+                   right=[False, False] + [True] * (len(columns) - 2))
     evaluated = [r for r in rows if r['miou_source'] == 'evaluated']
     notes = [f"GMACs, tokens/img, coarse ratio: mean over {rows[0]['num_images']} validation "
-             'images with the real gate decisions (fvcore MACs: backbone + neck + decode head).'
-             ] if rows else []
+             'images with the real gate decisions (fvcore MACs: backbone + neck + '
+             f"{'decode' if metric == 'mIoU' else 'classification'} head)."] if rows else []
     if evaluated and len(evaluated) == len(rows):
-        notes.append('mIoU: evaluated here on the same images.')
+        notes.append(f'{name}: evaluated here on the same images.')
     elif evaluated:
-        notes.append('mIoU evaluated here on the same images for: '
+        notes.append(f'{name} evaluated here on the same images for: '
                      + ', '.join(r['run'] for r in evaluated)
                      + '; the others: the run\'s own validation at its last checkpoint.')
     elif rows:
-        notes.append('mIoU: each run\'s own validation at its last checkpoint.')
+        notes.append(f'{name}: each run\'s own validation at its last checkpoint.')
     return '\n'.join([table, ''] + notes)
 
 
@@ -254,8 +295,9 @@ def shared_suffix(names: Sequence[str]) -> str:
 
 
 def plot_miou_vs_gmacs(rows: Sequence[Dict[str, object]], path: str,
-                       title: str = 'mIoU vs GMACs') -> None:
-    """Write a PNG of mIoU against mean GMACs (matplotlib's Agg canvas, no display).
+                       title: Optional[str] = None) -> None:
+    """Write a PNG of mIoU (a classifier's rows: top-1 accuracy) against mean GMACs
+    (matplotlib's Agg canvas, no display); ``title`` None: '<metric> vs GMACs'.
 
     Baselines: grey squares; MSViT runs: coloured circles; the threshold rows of one run are
     joined by a line (its accuracy/compute curve). Every point is labelled.
@@ -266,6 +308,8 @@ def plot_miou_vs_gmacs(rows: Sequence[Dict[str, object]], path: str,
     fig = Figure(figsize=(7, 5), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
+    metric = metric_of(rows)
+    label_y = 'mIoU (%)' if metric == 'mIoU' else 'top-1 accuracy (%)'
     suffix = shared_suffix([r['run'] for r in rows])
 
     def short(name: str) -> str:
@@ -273,7 +317,7 @@ def plot_miou_vs_gmacs(rows: Sequence[Dict[str, object]], path: str,
 
     base = [r for r in rows if r['kind'] == 'baseline']
     if base:
-        ax.scatter([r['gmacs'] for r in base], [r['mIoU'] for r in base], marker='s', s=50,
+        ax.scatter([r['gmacs'] for r in base], [r[metric] for r in base], marker='s', s=50,
                    color='tab:gray', label='baselines', zorder=3)
     groups: Dict[str, list] = {}
     for r in rows:
@@ -283,18 +327,18 @@ def plot_miou_vs_gmacs(rows: Sequence[Dict[str, object]], path: str,
     for i, (name, group) in enumerate(groups.items()):
         group = sorted(group, key=lambda r: r['gmacs'])
         style = '-o' if len(group) > 1 else 'o'
-        ax.plot([r['gmacs'] for r in group], [r['mIoU'] for r in group], style,
+        ax.plot([r['gmacs'] for r in group], [r[metric] for r in group], style,
                 color=colors[i % len(colors)], label=f'MSViT {short(name)}', zorder=4)
     labels: Dict[tuple, List[str]] = {}  # points that coincide share one label
     for r in rows:
         label = f"t={r['threshold']:g}" if r['threshold'] is not None else short(r['run'])
-        labels.setdefault((r['gmacs'], r['mIoU']), []).append(label)
+        labels.setdefault((r['gmacs'], r[metric]), []).append(label)
     for xy, names in labels.items():
         ax.annotate(', '.join(names), xy, textcoords='offset points', xytext=(4, 4), fontsize=7)
     ax.margins(x=0.08, y=0.08)  # room for the labels
     ax.set_xlabel('GMACs per image (mean over validation images)')
-    ax.set_ylabel('mIoU (%)')
-    ax.set_title(title)
+    ax.set_ylabel(label_y)
+    ax.set_title(title or f"{label_y.split(' (')[0]} vs GMACs")
     ax.grid(True, alpha=0.3)
     if rows:
         ax.legend(fontsize=7, loc='lower right')

@@ -90,10 +90,16 @@ def use_checked_loading(cfg: Config) -> Config:
 def check_dataloaders(cfg: Config, names=('train_dataloader', 'val_dataloader',
                                           'test_dataloader')) -> None:
     """Fail early, naming the path, when a dataset's files are missing, or when no label map
-    of the training set holds a labelled pixel (:func:`check_labels`)."""
+    of the training set holds a labelled pixel (:func:`check_labels`). A classification
+    config (``default_scope='mmpretrain'``): its folders (``check_cls_dataset``)."""
+    classification = cfg.get('default_scope', 'mmseg') == 'mmpretrain'
     for name in names:
         loader = cfg.get(name)
         if not loader:
+            continue
+        if classification:
+            from ..classification.data_checks import check_cls_dataset
+            check_cls_dataset(loader.get('dataset', {}))
             continue
         check_dataset(loader.get('dataset', {}))
         if name == 'train_dataloader':

@@ -1,4 +1,4 @@
-"""Count a segmentor's MACs (fvcore convention) per image, as inference runs it.
+"""Count a segmentor's or classifier's MACs (fvcore convention) per image, as inference runs it.
 
     python tools/analysis_tools/get_flops.py CONFIG [CHECKPOINT] [--num-images N]
         [--shape H W] [--json PATH] [--cfg-options key=value ...]
@@ -7,7 +7,9 @@ Without ``--shape``: the mean (min, max) over the first N images of the config's
 set, each loaded by the test pipeline and normalized by the model's data preprocessor, with
 the real gate decisions of an MSViT (pass the trained CHECKPOINT: an untrained gate decides
 arbitrarily) and the config's test mode (a 'slide' test runs, and counts, every crop).
-With ``--shape H W``: one random [1, 3, H, W] input (N with ``--num-images``), a single forward
+A classification config (``default_scope='mmpretrain'``, configs/msvit_cls) is counted the
+same way: backbone + neck + classification head on each validation image as the test
+pipeline gives it. With ``--shape H W``: one random [1, 3, H, W] input (N with ``--num-images``), a single forward
 as mmseg's own get_flops does; meaningful for static models only. Counting is
 :mod:`msvit_mm.analysis.flops` (mmengine's ``FlopAnalyzer`` + an attention handler).
 """
@@ -83,7 +85,7 @@ def format_table(summary: dict) -> str:
         ('  tokenizer+gate', f"{b['tokenizer_gate']:.3f} (gate {b['gate']:.3f})"),
         ('  transformer', f"{b['transformer']:.3f}"),
         ('  neck', f"{b['neck']:.3f}"),
-        ('  heads (decode)', f"{b['heads']:.3f}"),
+        ('  heads', f"{b['heads']:.3f}"),
     ]
     width = max(len(k) for k, _ in rows)
     return '\n'.join(f'{k:<{width}}  {v}' for k, v in rows)
@@ -106,12 +108,13 @@ def main(argv: Optional[List[str]] = None) -> dict:
         n = DEFAULT_NUM_IMAGES if args.num_images is None else args.num_images
         n = len(dataset) if n <= 0 else min(n, len(dataset))
         images = preprocessed_inputs(model, dataset, n)
-        test_cfg = model.test_cfg
+        test_cfg = getattr(model, 'test_cfg', None)  # a classifier has none: whole images
     records = list(_with_progress(count_images(model, images, test_cfg), n))
     summary = summarize(records)
     print(format_table(summary))
-    print('MACs: fvcore convention (1 multiply-add = 1), backbone + neck + decode head; the '
-          'auxiliary heads (training only) and the final logits resize are not counted.')
+    print('MACs: fvcore convention (1 multiply-add = 1), backbone + neck + decode head (or '
+          'classification head); the auxiliary heads (training only) and the final logits '
+          'resize are not counted.')
     if args.json:
         os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
         out = dict(summary, config=args.config, checkpoint=args.checkpoint,

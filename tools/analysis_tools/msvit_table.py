@@ -1,4 +1,4 @@
-"""Table and plot of mIoU against GMACs for trained runs (MSViT and baselines).
+"""Table and plot of mIoU (or top-1 accuracy) against GMACs for trained runs (MSViT and baselines).
 
     python tools/analysis_tools/msvit_table.py WORK_DIR [WORK_DIR ...] [--out-md PATH]
         [--out-png PATH] [--out-json PATH] [--num-images N] [--thresholds 0.3,0.5,0.7]
@@ -12,6 +12,9 @@ coarse ratio are means over N validation images (default: all) with the real gat
 one (all_fine / all_coarse / random) or a plain ViT. With ``--thresholds`` every learned-gate
 run is evaluated at each gate threshold, one row and one point of a curve each, so a whole
 accuracy/compute curve comes from one trained model. Rows are sorted by GMACs.
+Classification work dirs (configs/msvit_cls) give top-1 accuracy instead of mIoU (logged
+``accuracy/top1``, or evaluated here with mmpretrain's ``Accuracy``); one table holds runs of
+one kind.
 """
 import argparse
 import json
@@ -43,7 +46,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('work_dirs', nargs='+', metavar='WORK_DIR', help='tools/train.py work dir')
     parser.add_argument('--out-md', help='write the Markdown table here')
-    parser.add_argument('--out-png', help='write the mIoU-vs-GMACs plot here')
+    parser.add_argument('--out-png', help='write the mIoU (top-1)-vs-GMACs plot here')
     parser.add_argument('--out-json', help='write the rows here')
     parser.add_argument('--num-images', type=int, default=None,
                         help='validation images to count on (default, or <= 0: all)')

@@ -11,7 +11,10 @@ the file's own size; fine regions are tinted with their 16 px grid, coarse regio
 (:func:`msvit_mm.analysis.gate_vis.draw_gate`). The ground truth is the label file of an
 ADE20K-style layout (``.../images/<split>/x.jpg`` -> ``.../annotations/<split>/x.png``);
 without one the panel is left out. The layout is the gate's decision on the whole
-preprocessed image (with a 'slide' test mode each crop decides on its own).
+preprocessed image (with a 'slide' test mode each crop decides on its own). A classification
+config (configs/msvit_cls): the image as the network saw it with its layout, captioned with
+the predicted class and score, the true class (the image's folder, if a class) and the
+coarse ratio and tokens (:class:`msvit_mm.analysis.cls_image_files.ClassImageFiles`).
 """
 import argparse
 import os
@@ -26,7 +29,7 @@ import cv2  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 
 from msvit_mm.analysis.image_files import ImageFiles  # noqa: E402
-from msvit_mm.analysis.loading import build_model, load_config  # noqa: E402
+from msvit_mm.analysis.loading import build_model, is_classification, load_config  # noqa: E402
 
 
 def unit_interval(text: str) -> float:
@@ -67,18 +70,26 @@ def main(argv: Optional[List[str]] = None) -> List[str]:
             tokenizer.gate_threshold = args.threshold
         except AttributeError as e:
             raise SystemExit(f'--threshold {args.threshold}: {e}; leave --threshold out') from None
-    images = ImageFiles(cfg.test_dataloader.dataset)
+    if is_classification(cfg):
+        from msvit_mm.analysis.cls_image_files import ClassImageFiles
+        images = ClassImageFiles(cfg.test_dataloader.dataset)
+    else:
+        images = ImageFiles(cfg.test_dataloader.dataset)
     os.makedirs(args.out_dir, exist_ok=True)
     written = []
     for img_path in args.images:
         if not osp.isfile(img_path):
             raise FileNotFoundError(f'image file not found: {img_path}')
-        label = images.label_of(img_path)
         figure = images.gate_figure(model, img_path)
         out = osp.join(args.out_dir, osp.splitext(osp.basename(img_path))[0] + '.png')
         cv2.imwrite(out, figure[..., ::-1])
         written.append(out)
-        print(f"{out}: {'image+gate | label | prediction' if label else 'image+gate | prediction'}")
+        if is_classification(cfg):
+            print(f'{out}: image+gate, predicted class')
+        else:
+            label = images.label_of(img_path)
+            panels = 'image+gate | label | prediction' if label else 'image+gate | prediction'
+            print(f'{out}: {panels}')
     return written
 
 

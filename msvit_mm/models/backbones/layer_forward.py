@@ -4,7 +4,7 @@ The layers' own submodules (``ln1``, ``attn``, ``ln2``, ``ffn``) are used, so pa
 names and values are mmseg's; attention and stochastic depth are the layout's (fused
 ``scaled_dot_product_attention``; one draw per image, whatever the layout).
 """
-from typing import List
+from typing import Any, Callable, List, Optional
 
 import torch.utils.checkpoint as cp
 from torch import Tensor, nn
@@ -44,7 +44,8 @@ def layer_forward(layer: nn.Module, x: Tensor, layout: Layout) -> Tensor:
     return inner(x)
 
 
-def run_layers(vit: nn.Module, x: Tensor, layout: Layout) -> List:
+def run_layers(vit: nn.Module, x: Tensor, layout: Layout,
+               output: Optional[Callable[[Tensor, Layout], Any]] = None) -> List:
     """The layer loop of mmseg's ``VisionTransformer.forward``, from the embedded tokens on.
 
     Args:
@@ -52,23 +53,27 @@ def run_layers(vit: nn.Module, x: Tensor, layout: Layout) -> List:
             ``final_norm``/``norm1``, ``out_indices``, ``out_origin``, ``output_cls_token``.
         x: embedded tokens (position embeddings added) in ``layout``.
         layout: a :class:`~msvit_mm.ops.layout_protocol.Layout`.
+        output: what an output is made of, ``output(tokens, layout)``; None: mmseg's.
 
     Returns:
-        [B, C, Hv, Wv] maps (``[map, cls [B, C]]`` with ``output_cls_token``): the input
-        tokens first with ``out_origin``, then one per ``out_indices`` layer.
+        [B, C, Hv, Wv] maps (``[map, cls [B, C]]`` with ``output_cls_token``), or what
+        ``output`` makes: the input tokens first with ``out_origin``, then one per
+        ``out_indices`` layer.
     """
-    def output(x: Tensor):
+    def mmseg_output(x: Tensor, layout: Layout):
         dense = layout.to_map(x)
         return [dense, layout.first_tokens(x)] if vit.output_cls_token else dense
 
+    output = output or mmseg_output
+
     if vit.pre_norm:
         x = vit.pre_ln(x)
-    outs = [output(x)] if vit.out_origin else []
+    outs = [output(x, layout)] if vit.out_origin else []
     last = len(vit.layers) - 1
     for i, layer in enumerate(vit.layers):
         x = layer_forward(layer, x, layout)
         if i == last and vit.final_norm:
             x = vit.norm1(x)
         if i in vit.out_indices:
-            outs.append(output(x))
+            outs.append(output(x, layout))
     return outs

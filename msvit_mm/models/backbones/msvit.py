@@ -11,7 +11,8 @@ from ...ops.layouts import COUNTERFACTUALS
 from ...ops.patchify import grid_size, seq_to_map
 from ...ops.query_layout import check_query_share
 from ..gates import refuse_removed
-from ..tokenizers.mixed_scale_tokens import EXECUTIONS as RUN_EXECUTIONS, QUERY_EXECUTIONS
+from ..tokenizers.mixed_scale_tokens import (EXECUTIONS as RUN_EXECUTIONS, QUERY_EXECUTIONS,
+                                             MixedScaleTokens)
 from .layer_forward import run_layers
 from .patch_pad import check_patch_pad
 from .query_layer_forward import run_query_layers
@@ -187,15 +188,20 @@ class MSViT(VisionTransformer):
         prefix = None
         if self.with_cls_token:
             prefix = (self.cls_token + cls_pos).expand(x.shape[0], -1, -1)
-        if tokens.queries is not None:
-            seq, query, layout = tokens.query_sequence(prefix)
-            outs = run_query_layers(self, self.drop_after_pos(seq), query, layout)
-        else:
-            seq, layout = tokens.sequence(prefix, counterfactual)
-            outs = run_layers(self, self.drop_after_pos(seq), layout)
+        outs = self.encode(tokens, prefix, counterfactual)
         aux = dict(gate_logits=tokens.gate_logits, gate_probs=tokens.gate_probs,
                    coarse_mask=tokens.coarse_mask, tokens_per_image=tokens.tokens_per_image(),
                    coarse_ratio=tokens.coarse_ratio())
         if tokens.queries is not None:
             aux['query_mask'] = tokens.queries.sampled
         return tuple(outs), aux
+
+    def encode(self, tokens: MixedScaleTokens, prefix: Optional[Tensor],
+               counterfactual: str) -> list:
+        """The encoder on the tokenizer's output: the outputs at ``out_indices`` (see
+        ``forward_with_aux``). ``prefix``: [B, P, C] cls tokens (position added) or None."""
+        if tokens.queries is not None:
+            seq, query, layout = tokens.query_sequence(prefix)
+            return run_query_layers(self, self.drop_after_pos(seq), query, layout)
+        seq, layout = tokens.sequence(prefix, counterfactual)
+        return run_layers(self, self.drop_after_pos(seq), layout)

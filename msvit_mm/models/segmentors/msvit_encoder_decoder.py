@@ -31,9 +31,7 @@ class MSViTEncoderDecoder(EncoderDecoder):
         if not hasattr(self.backbone, 'forward_with_aux'):
             raise ValueError(f'backbone {type(self.backbone).__name__} has no forward_with_aux; '
                              'MSViTEncoderDecoder needs an MSViT backbone')
-        cfgs = [] if gate_loss is None else (
-            list(gate_loss) if isinstance(gate_loss, (list, tuple)) else [gate_loss])
-        self.gate_losses = nn.ModuleList(MODELS.build(cfg) for cfg in cfgs)
+        self.gate_losses = build_gate_losses(gate_loss)
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
         feats, aux = self.backbone.forward_with_aux(inputs)
@@ -43,8 +41,7 @@ class MSViTEncoderDecoder(EncoderDecoder):
             losses.update(self._auxiliary_head_forward_train(x, data_samples))
         if self.gate_losses:
             losses.update(self.gate_loss_values(self.gate_loss_input(aux, data_samples)))
-        losses['tokens_per_image'] = aux['tokens_per_image'].float().mean().detach()
-        losses['coarse_ratio'] = aux['coarse_ratio'].mean().detach()
+        losses.update(token_statistics(aux))
         return losses
 
     def gate_loss_input(self, aux: Dict[str, Tensor],
@@ -62,8 +59,27 @@ class MSViTEncoderDecoder(EncoderDecoder):
 
     def gate_loss_values(self, inputs: GateLossInput) -> Dict[str, Tensor]:
         """Each gate loss on ``inputs``, summed per ``loss_name``."""
-        out: Dict[str, Tensor] = {}
-        for loss in self.gate_losses:
-            value = loss(inputs)
-            out[loss.loss_name] = out[loss.loss_name] + value if loss.loss_name in out else value
-        return out
+        return gate_loss_values(self.gate_losses, inputs)
+
+
+def build_gate_losses(gate_loss: Optional[Union[dict, List[dict]]]) -> nn.ModuleList:
+    """One gate loss config, a list of them, or None (no gate loss) -> the built losses."""
+    cfgs = [] if gate_loss is None else (
+        list(gate_loss) if isinstance(gate_loss, (list, tuple)) else [gate_loss])
+    return nn.ModuleList(MODELS.build(cfg) for cfg in cfgs)
+
+
+def gate_loss_values(gate_losses: nn.ModuleList, inputs: GateLossInput) -> Dict[str, Tensor]:
+    """Each gate loss on ``inputs`` (a ``GateLossInput``), summed per ``loss_name``."""
+    out: Dict[str, Tensor] = {}
+    for loss in gate_losses:
+        value = loss(inputs)
+        out[loss.loss_name] = out[loss.loss_name] + value if loss.loss_name in out else value
+    return out
+
+
+def token_statistics(aux: Dict[str, Tensor]) -> Dict[str, Tensor]:
+    """``tokens_per_image`` and ``coarse_ratio`` of a backbone's ``aux`` as batch means (no
+    gradient), for the training log."""
+    return dict(tokens_per_image=aux['tokens_per_image'].float().mean().detach(),
+                coarse_ratio=aux['coarse_ratio'].mean().detach())
