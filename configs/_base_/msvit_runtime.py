@@ -6,7 +6,8 @@ custom_imports = dict(imports=['msvit_mm'], allow_failed_imports=False)
 msvit_backbone = dict(
     type='MSViT',
     coarse_patch_size=32,
-    # masked (both scales) while the gate learns, packed otherwise (docs/training_speed.md)
+    # masked training's gradients (as 'masked_query') while the gate learns, packed otherwise
+    # (docs/cheap_gate_training.md)
     execution='auto')
 msvit_gate_loss = dict(
     type='GeneralizedBatchShapingLoss',

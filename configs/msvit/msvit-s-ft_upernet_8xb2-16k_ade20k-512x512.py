@@ -5,7 +5,7 @@
 # DeiT-S, gate from the start, 80k) is msvit-s_upernet_8xb2-80k_ade20k-512x512.py.
 _base_ = ['./msvit-s_upernet_8xb2-80k_ade20k-512x512.py']
 # every weight comes from load_from; the ImageNet file of the base is not read
-model = dict(pretrained=None)  # execution stays the base's 'auto' (masked while the gate learns)
+model = dict(pretrained=None)  # execution stays the base's 'auto' (masked_query while the gate learns)
 load_from = 'pretrain/msvit-s_from_upernet_deit-s16_80k_ade20k.pth'  # mmseg2msvit.py output
 load_from_missing_ok = ['backbone.tokenizer.gate.', 'gate_losses.']  # the ViT had no gate
 max_iters = 16000

@@ -1,6 +1,6 @@
 """Two-phase training: the gate learns first, then is frozen and the rest trains packed.
 
-With ``execution='auto'`` an MSViT runs masked (both scales) while its gate learns and
+With ``execution='auto'`` an MSViT runs ``'masked_query'`` while its gate learns and
 packed (only the tokens that exist) once it does not (:attr:`BaseGate.is_learning`).
 :class:`FreezeGateHook` freezes the gate after ``gate_iters`` iterations, so the rest of the
 run trains packed at the cost of the tokens the gate keeps::

@@ -29,7 +29,7 @@ def test_gate_learns_then_freezes_and_training_turns_packed():
     for it in range(3):
         hook.before_train_iter(_runner(model, it), it)
         assert all(p.requires_grad for p in gate.parameters())
-        assert model.backbone.resolve_execution() == 'masked'
+        assert model.backbone.resolve_execution() == 'masked_query'
     hook.before_train_iter(_runner(model, 3), 3)
     assert not any(p.requires_grad for p in gate.parameters())
     assert model.backbone.resolve_execution() == 'packed'

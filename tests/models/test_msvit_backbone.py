@@ -63,7 +63,7 @@ def test_auto_execution_and_statistics():
     assert model.resolve_execution() == 'packed'  # the gate does not learn
     assert MSViT(**TINY, execution='packed').train().resolve_execution() == 'packed'
     learned = MSViT(**TINY).train()  # the default: auto
-    assert learned.resolve_execution() == 'masked'
+    assert learned.resolve_execution() == 'masked_query'
     learned.tokenizer.gate.requires_grad_(False)  # a frozen gate: packed computes the same
     assert learned.resolve_execution() == 'packed'
     learned.tokenizer.gate.requires_grad_(True)

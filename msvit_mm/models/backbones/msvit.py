@@ -39,9 +39,10 @@ class MSViT(VisionTransformer):
             coarse_ratio=0.5)``, ``dict(type='PixelStatGate', statistic='entropy',
             coarse_ratio=0.5)``. Each gate holds its defaults and checks its arguments; see
             ``msvit_mm.models.gates``.
-        execution: 'auto' (the default: masked while the gate is learning, i.e. a learned
-            gate with trainable parameters in training mode, packed otherwise; MSViT's own
-            estimator, whose straight-through gradient compares both scales), 'masked' (all
+        execution: 'auto' (the default: 'masked_query' while the gate is learning, i.e. a
+            learned gate with trainable parameters in training mode, packed otherwise; MSViT's
+            own estimator, whose straight-through gradient compares both scales, at less than
+            masked execution's cost: docs/cheap_gate_training.md), 'masked' (all
             tokens of both scales, attention masked by the decisions) or 'packed' (only the
             tokens that exist, concatenated over the batch). Same values for the same
             decisions; a learning gate gets another gradient (how the gate then trains:
@@ -131,9 +132,9 @@ class MSViT(VisionTransformer):
 
     def resolve_execution(self, execution: Optional[str] = None) -> str:
         """The execution of the next forward: ``execution`` if given (one of
-        ``RUN_EXECUTIONS``), else the backbone's own ('auto': masked only while the gate
-        learns; 'packed_query' / 'masked_query': those while the gate learns, packed, the
-        same values, otherwise)."""
+        ``RUN_EXECUTIONS``), else the backbone's own ('auto': 'masked_query', masked
+        execution's values and gradients, only while the gate learns; 'packed_query' /
+        'masked_query': those while the gate learns; packed, the same values, otherwise)."""
         if execution is not None:
             if execution not in RUN_EXECUTIONS:
                 raise ValueError(f'execution={execution!r} is not one of {RUN_EXECUTIONS} '
@@ -141,7 +142,7 @@ class MSViT(VisionTransformer):
             return execution
         learning = self.tokenizer.gate.is_learning
         if self.execution == 'auto':
-            return 'masked' if learning else 'packed'
+            return 'masked_query' if learning else 'packed'
         if self.execution in QUERY_EXECUTIONS and not learning:
             return 'packed'
         return self.execution

@@ -1,0 +1,4 @@
+# Texture benchmark, stage 2: every region coarse (ViT/32 on the pooled regions), 300 iterations
+# from the stage-1 ViT/16 (the all-coarse end of the mIoU-vs-GMACs line).
+_base_ = ['./random-0.5_upernet_1xb8-s2-300_texture-128x128.py']
+model = dict(backbone=dict(gate=dict(_delete_=True, type='FixedGate', coarse=True)))
