@@ -5,6 +5,7 @@ from typing import Optional, Tuple
 from torch import Tensor, nn
 
 from ...ops.patchify import gather_patches
+from ...ops.region_scores import group_region_cells
 from ..gates.zero_linear import ZeroLinear
 
 AGGREGATIONS = (None, 'subpatch_linear')
@@ -21,15 +22,9 @@ def check_aggregation(aggregation: Optional[str], embed_dims: Optional[int]) -> 
 
 
 def region_sub_tokens(fine: Tensor, fine_hw: Tuple[int, int], scale: int) -> Tensor:
-    """Group fine tokens by coarse region: [B, Hp * Wp, C] -> [B, Hc * Wc, scale^2 * C].
-
-    Regions in raster order; inside a region its ``scale x scale`` cells in raster order,
-    each cell's C values contiguous.
-    """
-    b, _, c = fine.shape
-    hc, wc = fine_hw[0] // scale, fine_hw[1] // scale
-    cells = fine.reshape(b, hc, scale, wc, scale, c).permute(0, 1, 3, 2, 4, 5)
-    return cells.reshape(b, hc * wc, scale * scale * c)
+    """Concatenated fine tokens of each coarse region: [B, Hp * Wp, C] -> [B, Hc * Wc,
+    scale^2 * C] (the cells in raster order, ``group_region_cells``)."""
+    return group_region_cells(fine, fine_hw, scale).flatten(2)
 
 
 def gathered_sub_tokens(x: Tensor, patch_embed: nn.Module, active: Tensor, patch_size: int,

@@ -109,7 +109,7 @@ class MixedScaleTokenizer(BaseModule):
         if tuple(fine_pos.shape[-2:]) != valid_hw:
             raise ValueError(f'fine_pos grid {tuple(fine_pos.shape[-2:])} != image grid {valid_hw}')
         x = pad_to_multiple(x, self.coarse_patch_size)
-        logits, mask, weight = self.gate(x, coarse_mask)
+        logits, mask, weight = self.gate(x, coarse_mask, patch_embed=patch_embed)
         padded_hw = grid_size(x.shape[-2:], self.patch_size)
         in_bounds = in_bounds_mask(padded_hw, valid_hw, x.device)
         coarse_active, fine_active = token_activity(mask, self.scale, in_bounds)
