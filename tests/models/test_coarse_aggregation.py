@@ -1,5 +1,7 @@
 """APT-style coarse-token aggregation (``coarse_aggregation='subpatch_linear'``): exact zeros at
 initialization, a residual on coarse tokens only, packed equals masked, gradients reach it."""
+import os.path as osp
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -142,3 +144,29 @@ def test_projection_gradient_packed_equals_masked():
                       agg.patch_embed.projection.weight.grad.clone()))
     for m, p in zip(*grads):
         assert_close_scaled(p, m, rel=1e-4)
+
+
+LEVER_CONFIGS = {  # benchmarks/texture/configs/<name>_upernet_1xb8-s2-300_texture-128x128.py
+    'msvit-t-t0.5-w1-apt': ('MLPGate', 'subpatch_linear'),
+    'msvit-t-t0.5-w1-statgate': ('MLPGate', None),
+    'msvit-t-t0.5-w1-residual': ('ResidualRuleGate', None),
+    'random-0.5-apt': ('RandomGate', 'subpatch_linear'),
+}
+
+
+def test_lever_configs_build_their_lever_and_start_from_the_stage1_vit():
+    from mmengine.config import Config
+    from mmseg.registry import MODELS
+
+    from msvit_mm.engine.checkpoints import check_weights_fit
+
+    root = osp.join(osp.dirname(__file__), '..', '..', 'benchmarks', 'texture', 'configs')
+    stage1 = Config.fromfile(osp.join(root, 'vit-t16_upernet_1xb8-800_texture-128x128.py'))
+    vit_state = MODELS.build(stage1.model).state_dict()
+    for name, (gate, aggregation) in LEVER_CONFIGS.items():
+        cfg = Config.fromfile(osp.join(root, f'{name}_upernet_1xb8-s2-300_texture-128x128.py'))
+        model = MODELS.build(cfg.model)
+        tokenizer = model.backbone.tokenizer
+        assert type(tokenizer.gate).__name__ == gate and tokenizer.coarse_aggregation == aggregation
+        check_weights_fit(model, dict(state_dict=vit_state), name,
+                          missing_ok=cfg.get('load_from_missing_ok', ()))

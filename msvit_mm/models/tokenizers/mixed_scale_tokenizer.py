@@ -45,7 +45,8 @@ class MixedScaleTokenizer(BaseModule):
         patch_size: fine patch size S_f.
         coarse_patch_size: coarse region size S_c = 2^k S_f.
         gate: the gate's config, ``dict(type=...)`` naming a registered :class:`BaseGate`
-            (``'MLPGate'``, ``'FixedGate'``, ``'RandomGate'``, ``'PixelStatGate'``) with its
+            (``'MLPGate'``, ``'FixedGate'``, ``'RandomGate'``, ``'PixelStatGate'``,
+            ``'ResidualRuleGate'``) with its
             own arguments; ``in_channels`` and ``region_size`` (= ``coarse_patch_size``) are
             passed, and a config that sets other values is refused. None: ``MLPGate()``.
         coarse_aggregation: None (the default: a coarse token is the pooled region's
