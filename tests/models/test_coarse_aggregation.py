@@ -111,6 +111,19 @@ def test_packed_and_masked_query_equal_masked_with_the_aggregation(with_cls_toke
         assert_close_scaled(q, m)
 
 
+@pytest.mark.parametrize('coarse', [False, True])
+def test_packed_equals_masked_with_no_coarse_or_only_coarse_regions(coarse):
+    _, agg = _pair()
+    _set_projection(agg)
+    x, _ = _batch()
+    mask = torch.full((2, 3, 3), coarse)
+    with torch.no_grad():
+        masked, _ = agg.forward_with_aux(x, mask, execution='masked')
+        packed, _ = agg.forward_with_aux(x, mask, execution='packed')
+    for m, p in zip(masked, packed):
+        assert_close_scaled(p, m)
+
+
 @pytest.mark.parametrize('execution', ['masked', 'packed'])
 def test_gradient_reaches_the_projection_and_the_patch_embedding(execution):
     _, agg = _pair()

@@ -43,7 +43,7 @@ def gathered_sub_tokens(x: Tensor, patch_embed: nn.Module, active: Tensor, patch
     patches = patches.permute(0, 2, 4, 1, 3, 5).reshape(t * scale * scale, c_in, patch_size,
                                                          patch_size)
     tokens = patch_embed(patches)[0]  # T * scale^2, 1, C
-    return tokens.reshape(t, -1)
+    return tokens.reshape(t, scale * scale * tokens.shape[-1])
 
 
 class SubPatchAggregation(nn.Module):
