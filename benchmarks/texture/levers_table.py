@@ -17,6 +17,9 @@ RUNS = (  # (row, gate_quality file stem)
     ('MSViT, statistics gate', 'msvit-t-t0.5-w1-statgate_upernet_1xb8-s2-300_texture-128x128'),
     ('MSViT, entropy-initialized residual gate',
      'msvit-t-t0.5-w1-residual_upernet_1xb8-s2-300_texture-128x128'),
+    ('MSViT (masked, the reference row), seed 1', 'msvit-t-t0.5-w1-seed1'),
+    ('MSViT, statistics gate, seed 1',
+     'msvit-t-t0.5-w1-statgate_upernet_1xb8-s2-300_texture-128x128-seed1'),
     ('random gate 0.5 (reference)', 'random-0.5'),
     ('random gate 0.5 + APT coarse aggregation',
      'random-0.5-apt_upernet_1xb8-s2-300_texture-128x128'),
@@ -40,7 +43,7 @@ def fmt(value) -> str:
 
 def table(results: str = RESULTS) -> List[str]:
     """Markdown lines: one row per run of ``RUNS`` (missing files named as such)."""
-    head = ('| stage-2 model (seed 0) | ' + ' | '.join(COLUMNS)
+    head = ('| stage-2 model (seed 0 unless named) | ' + ' | '.join(COLUMNS)
             + ' | learned - random | learned - std | learned - entropy |')
     lines = [head, '|' + ' --- |' * (len(COLUMNS) + 4)]
     for name, stem in RUNS:
