@@ -130,3 +130,39 @@ def calibrate_threshold(probs: Tensor, target: float) -> float:
     lower = p[below - 1] if below > 0 else p[0] - 1e-6
     upper = p[below] if below < p.numel() else p[-1] + 1e-6
     return float((lower + upper) / 2)
+
+
+def region_laplacian_energy(x: Tensor, size: int) -> Tensor:
+    """Mean square of the grey image's discrete Laplacian per region: [B, C, H, W] -> [B, Hc, Wc].
+
+    Grey = channel mean; the 5-point stencil ``[[0, 1, 0], [1, -4, 1], [0, 1, 0]]`` with the
+    image's border replicated. Detached (a gate input, not a path for gradients).
+    """
+    grey = x.detach().mean(dim=1, keepdim=True)
+    kernel = grey.new_tensor([[0., 1., 0.], [1., -4., 1.], [0., 1., 0.]]).view(1, 1, 3, 3)
+    lap = F.conv2d(F.pad(grey, (1, 1, 1, 1), mode='replicate'), kernel)
+    return _regions(lap.square(), size).mean(dim=(-2, -1))
+
+
+def group_region_cells(fine: Tensor, fine_hw: Tuple[int, int], scale: int) -> Tensor:
+    """Fine tokens grouped by coarse region: [B, Hp * Wp, C] -> [B, Hc * Wc, scale^2, C].
+
+    Regions in raster order; inside a region its ``scale x scale`` cells in raster order.
+    """
+    b, n, c = fine.shape
+    hp, wp = fine_hw
+    if n != hp * wp or hp % scale or wp % scale:
+        raise ValueError(f'{n} fine tokens do not form a {hp}x{wp} grid of whole '
+                         f'{scale}x{scale} regions')
+    cells = fine.reshape(b, hp // scale, scale, wp // scale, scale, c).permute(0, 1, 3, 2, 4, 5)
+    return cells.reshape(b, (hp // scale) * (wp // scale), scale * scale, c)
+
+
+def subpatch_dissimilarity(fine: Tensor, fine_hw: Tuple[int, int], scale: int) -> Tensor:
+    """One minus the mean pairwise cosine similarity of each region's ``scale^2`` fine tokens:
+    [B, Hp * Wp, C] -> [B, Hc, Wc], in [0, 2] (0: the sub-patches embed alike). Detached."""
+    cells = F.normalize(group_region_cells(fine.detach(), fine_hw, scale), dim=-1)
+    k = cells.shape[2]
+    gram = cells @ cells.transpose(-1, -2)  # B, n, k, k
+    mean_cos = (gram.sum(dim=(-2, -1)) - gram.diagonal(dim1=-2, dim2=-1).sum(-1)) / (k * (k - 1))
+    return (1 - mean_cos).reshape(fine.shape[0], fine_hw[0] // scale, fine_hw[1] // scale)

@@ -60,6 +60,9 @@ class MSViT(VisionTransformer):
             'fine_mean' (a fine region's coarse alternative is the mean of its fine
             outputs; coarse regions get no task gradient). Masked execution needs none (it
             runs both scales); values never depend on it.
+        coarse_aggregation: None (the default) or ``'subpatch_linear'``: APT's coarse token,
+            the pooled embedding plus a zero-initialized projection of its sub-patch
+            embeddings (``MixedScaleTokenizer``; parameters ``tokenizer.aggregation.*``).
 
     ``forward(x)`` [B, in_channels, H, W] returns a tuple of [B, C, ceil(H/16), ceil(W/16)]
     maps at ``out_indices``, coarse tokens repeated over their cells, like mmseg's ViT.
@@ -68,7 +71,8 @@ class MSViT(VisionTransformer):
 
     def __init__(self, *args, coarse_patch_size: int = 32, gate: Optional[dict] = None,
                  execution: str = 'auto', packed_counterfactual: str = 'zero',
-                 query_share: float = 0.5, **kwargs):
+                 query_share: float = 0.5, coarse_aggregation: Optional[str] = None,
+                 **kwargs):
         refuse_removed('MSViT', kwargs, others=True)  # the rest is VisionTransformer's
         if execution not in EXECUTIONS:
             raise ValueError(f'execution={execution!r} is not one of {EXECUTIONS}')
@@ -83,7 +87,9 @@ class MSViT(VisionTransformer):
         self.packed_counterfactual = packed_counterfactual
         self.tokenizer = MODELS.build(dict(
             type='MixedScaleTokenizer', in_channels=self.in_channels,
-            patch_size=self.patch_size, coarse_patch_size=coarse_patch_size, gate=gate))
+            patch_size=self.patch_size, coarse_patch_size=coarse_patch_size, gate=gate,
+            coarse_aggregation=coarse_aggregation,
+            embed_dims=self.patch_embed.projection.out_channels))
         self._freeze()  # mmseg's ViT froze before the gate existed (frozen_exclude)
 
     def init_weights(self) -> None:

@@ -10,7 +10,8 @@ from .fixed_gate import FixedGate
 from .mlp_gate import MLPGate
 from .pixel_stat_gate import PixelStatGate
 from .random_gate import RandomGate
+from .residual_rule_gate import ResidualRuleGate
 from .removed import refuse_removed
 
 __all__ = ['BaseGate', 'GateOutput', 'FixedGate', 'MLPGate', 'PixelStatGate', 'RandomGate',
-           'build_gate', 'refuse_removed', 'registered_gates']
+           'ResidualRuleGate', 'build_gate', 'refuse_removed', 'registered_gates']

@@ -2,7 +2,7 @@
 from typing import NamedTuple, Optional, Tuple
 
 from mmengine.model import BaseModule
-from torch import Tensor
+from torch import Tensor, nn
 
 from ...ops.checks import check_int_at_least
 
@@ -37,8 +37,11 @@ class BaseGate(BaseModule):
     Attributes:
         learned: class attribute, True for gates with parameters trained by the gate
             losses; analysis code asks this instead of comparing names.
+        uses_patch_embed: True for a gate whose :meth:`scores` also reads the backbone's
+            patch embedding (``scores(x, patch_embed)``); the tokenizer passes it.
     """
     learned: bool = False
+    uses_patch_embed: bool = False
 
     def __init__(self, in_channels: int = 3, region_size: int = 32, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
@@ -77,7 +80,8 @@ class BaseGate(BaseModule):
         """The weight of decisions imposed from outside (``coarse_mask``): [B, Hc, Wc]."""
         return mask.to(scores.dtype)
 
-    def forward(self, x: Tensor, coarse_mask: Optional[Tensor] = None) -> GateOutput:
+    def forward(self, x: Tensor, coarse_mask: Optional[Tensor] = None,
+                patch_embed: Optional[nn.Module] = None) -> GateOutput:
         """Decide for a batch.
 
         Args:
@@ -85,8 +89,10 @@ class BaseGate(BaseModule):
             coarse_mask: optional [B, Hc, Wc] decisions that replace the gate's (analysis,
                 benchmarks); a learned gate still scores, and its probabilities carry the
                 straight-through gradient.
+            patch_embed: the backbone's patch embedding, for a gate that ``uses_patch_embed``
+                (ignored by the others).
         """
-        scores = self.scores(x)
+        scores = self.scores(x, patch_embed) if self.uses_patch_embed else self.scores(x)
         if coarse_mask is None:
             mask, weight = self.decide(scores)
             return GateOutput(scores, mask, weight)

@@ -1,5 +1,5 @@
 """The learned gate: a small MLP on each coarse region's pixels (MSViT's gate)."""
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 from mmseg.registry import MODELS
@@ -9,6 +9,7 @@ from ...ops.checks import check_int_at_least, check_positive, check_unit_interva
 from ...ops.gumbel import gumbel_sigmoid, straight_through
 from ...ops.patchify import region_pixels
 from .base import BaseGate
+from .region_features import NEEDS_PATCH_EMBED, check_region_features, region_features
 
 
 ESTIMATORS = ('straight_through', 'coarse_only')
@@ -36,13 +37,17 @@ class MLPGate(BaseGate):
         estimator: ``'straight_through'`` (the gradient of every decision, MSViT's) or
             ``'coarse_only'`` (only decisions that came out coarse pass the task gradient;
             fine ones get only the gate losses'). How they compare: docs/gate_benchmark.md.
+        region_features: statistics of each region appended to its pixels as MLP inputs,
+            names from ``region_features.REGION_FEATURES`` (``'entropy'``, ``'std'``,
+            ``'laplacian'``, ``'subpatch_dissimilarity'``: under the backbone's own patch
+            embedding, which the tokenizer passes); empty (the default): pixels only.
     """
     learned = True
 
     def __init__(self, in_channels: int = 3, region_size: int = 32,
                  hidden_dims: Sequence[int] = (128, 128, 128), threshold: float = 0.5,
                  temperature: float = 1.0, estimator: str = 'straight_through',
-                 init_cfg=None):
+                 region_features: Sequence[str] = (), init_cfg=None):
         super().__init__(in_channels, region_size, init_cfg=init_cfg)
         if estimator not in ESTIMATORS:
             raise ValueError(f'MLPGate estimator={estimator!r} is not one of {ESTIMATORS}')
@@ -52,9 +57,12 @@ class MLPGate(BaseGate):
         hidden_dims = [check_int_at_least('MLPGate hidden_dims entry', h, 1)
                        for h in hidden_dims]
         self.estimator = estimator
+        self.region_features = check_region_features('MLPGate', region_features)
+        self.uses_patch_embed = any(f in NEEDS_PATCH_EMBED for f in self.region_features)
         self.threshold = threshold
         self.temperature = check_positive('MLPGate temperature', temperature)
-        layers, width = [], self.in_channels * self.region_size ** 2
+        layers = []
+        width = self.in_channels * self.region_size ** 2 + len(self.region_features)
         for hidden in hidden_dims:
             layers += [nn.Linear(width, hidden), nn.GELU()]
             width = hidden
@@ -70,9 +78,13 @@ class MLPGate(BaseGate):
     def threshold(self, value: float) -> None:
         self._threshold = check_unit_interval('MLPGate threshold', value)
 
-    def scores(self, x: Tensor) -> Tensor:
+    def scores(self, x: Tensor, patch_embed: Optional[nn.Module] = None) -> Tensor:
         grid = self.grid(x)
-        return self.mlp(region_pixels(x, self.region_size)).reshape(x.shape[0], *grid)
+        inputs = region_pixels(x, self.region_size)  # B, Hc*Wc, C*S_c^2
+        if self.region_features:
+            stats = region_features(x, self.region_size, self.region_features, patch_embed)
+            inputs = torch.cat([inputs, stats.flatten(1, 2)], dim=-1)
+        return self.mlp(inputs).reshape(x.shape[0], *grid)
 
     def decide(self, scores: Tensor) -> Tuple[Tensor, Tensor]:
         if self.training:
@@ -89,4 +101,5 @@ class MLPGate(BaseGate):
 
     def extra_repr(self) -> str:
         return (f'{super().extra_repr()}, threshold={self.threshold}, '
-                f'temperature={self.temperature}, estimator={self.estimator!r}')
+                f'temperature={self.temperature}, estimator={self.estimator!r}'
+                + (f', region_features={self.region_features!r}' if self.region_features else ''))

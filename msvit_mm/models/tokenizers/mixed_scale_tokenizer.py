@@ -12,6 +12,8 @@ from ...ops.query_layout import QueryTokens, fine_query_cells, sample_query_regi
 from ...ops.patchify import (gather_patches, grid_size, in_bounds_mask, map_to_seq,
                              pad_replicate, pad_to_multiple, pool_cells)
 from ..gates import build_gate, refuse_removed
+from .coarse_aggregation import (SubPatchAggregation, check_aggregation, gathered_sub_tokens,
+                                 region_sub_tokens)
 from .mixed_scale_tokens import QUERY_EXECUTIONS, MixedScaleTokens
 
 
@@ -43,13 +45,21 @@ class MixedScaleTokenizer(BaseModule):
         patch_size: fine patch size S_f.
         coarse_patch_size: coarse region size S_c = 2^k S_f.
         gate: the gate's config, ``dict(type=...)`` naming a registered :class:`BaseGate`
-            (``'MLPGate'``, ``'FixedGate'``, ``'RandomGate'``, ``'PixelStatGate'``) with its
+            (``'MLPGate'``, ``'FixedGate'``, ``'RandomGate'``, ``'PixelStatGate'``,
+            ``'ResidualRuleGate'``) with its
             own arguments; ``in_channels`` and ``region_size`` (= ``coarse_patch_size``) are
             passed, and a config that sets other values is refused. None: ``MLPGate()``.
+        coarse_aggregation: None (the default: a coarse token is the pooled region's
+            embedding, as above) or ``'subpatch_linear'``: APT's coarse token, that embedding
+            plus a zero-initialized linear map of the concatenated embeddings of the
+            region's ``scale^2`` fine patches (:class:`SubPatchAggregation`, parameters
+            ``aggregation.proj.*``; exact zeros at initialization). Fine tokens unchanged.
+        embed_dims: the token width; needed with ``coarse_aggregation``.
     """
 
     def __init__(self, in_channels: int = 3, patch_size: int = 16, coarse_patch_size: int = 32,
-                 gate: Optional[dict] = None, init_cfg=None, **removed):
+                 gate: Optional[dict] = None, coarse_aggregation: Optional[str] = None,
+                 embed_dims: Optional[int] = None, init_cfg=None, **removed):
         super().__init__(init_cfg=init_cfg)
         refuse_removed('MixedScaleTokenizer', removed)
         self.scale = check_scales(patch_size, coarse_patch_size)
@@ -57,6 +67,10 @@ class MixedScaleTokenizer(BaseModule):
         self.patch_size = patch_size
         self.coarse_patch_size = coarse_patch_size
         self.gate = build_gate(gate, in_channels, coarse_patch_size)
+        check_aggregation(coarse_aggregation, embed_dims)
+        self.coarse_aggregation = coarse_aggregation
+        if coarse_aggregation is not None:
+            self.aggregation = SubPatchAggregation(embed_dims, self.scale)
 
     @property
     def gate_threshold(self) -> Optional[float]:
@@ -96,7 +110,7 @@ class MixedScaleTokenizer(BaseModule):
         if tuple(fine_pos.shape[-2:]) != valid_hw:
             raise ValueError(f'fine_pos grid {tuple(fine_pos.shape[-2:])} != image grid {valid_hw}')
         x = pad_to_multiple(x, self.coarse_patch_size)
-        logits, mask, weight = self.gate(x, coarse_mask)
+        logits, mask, weight = self.gate(x, coarse_mask, patch_embed=patch_embed)
         padded_hw = grid_size(x.shape[-2:], self.patch_size)
         in_bounds = in_bounds_mask(padded_hw, valid_hw, x.device)
         coarse_active, fine_active = token_activity(mask, self.scale, in_bounds)
@@ -105,12 +119,15 @@ class MixedScaleTokenizer(BaseModule):
         fine_pos = map_to_seq(fine_pos)[0]  # Hp*Wp, C
         queries = None
         if execution in ('packed',) + QUERY_EXECUTIONS:
-            coarse = self._embed_active(x, patch_embed, coarse_active, self.coarse_patch_size,
-                                        coarse_pos)
+            coarse = self._embed_coarse(x, patch_embed, coarse_active, coarse_pos)
             fine = self._embed_active(x, patch_embed, fine_active, self.patch_size, fine_pos)
         else:
-            fine = patch_embed(x)[0] + fine_pos  # B, Hp*Wp, C
+            fine_raw = patch_embed(x)[0]  # B, Hp*Wp, C
+            fine = fine_raw + fine_pos
             coarse = patch_embed(pool_cells(x, self.scale))[0] + coarse_pos  # B, Hc*Wc, C
+            if self.coarse_aggregation is not None:
+                coarse = coarse + self.aggregation(
+                    region_sub_tokens(fine_raw, padded_hw, self.scale))
         if execution in QUERY_EXECUTIONS:
             queries = self._queries(x, patch_embed, mask, in_bounds, (coarse_pos, fine_pos),
                                     execution == 'masked_query', query_share)
@@ -129,11 +146,25 @@ class MixedScaleTokenizer(BaseModule):
         fine_active = fine_query_cells(fine_regions, self.scale, in_bounds)
         fine = self._embed_active(x, patch_embed, fine_active, self.patch_size, pos[1])
         coarse_active = ~mask.flatten(1) if every else torch.zeros_like(mask.flatten(1))
-        coarse = (self._embed_active(x, patch_embed, coarse_active, self.coarse_patch_size,
-                                     pos[0]) if every else fine.new_zeros(0, fine.shape[1]))
+        coarse = (self._embed_coarse(x, patch_embed, coarse_active, pos[0])
+                  if every else fine.new_zeros(0, fine.shape[1]))
         return QueryTokens(fine=fine, fine_active=fine_active, coarse=coarse,
                            coarse_active=coarse_active,
                            sampled=torch.ones_like(mask) if every else fine_regions)
+
+    def _embed_coarse(self, x: Tensor, patch_embed: nn.Module, active: Tensor,
+                      pos: Tensor) -> Tensor:
+        """The active coarse tokens [T, C] (``_embed_active``), plus the sub-patch
+        aggregation's residual with ``coarse_aggregation``."""
+        coarse = self._embed_active(x, patch_embed, active, self.coarse_patch_size, pos)
+        if self.coarse_aggregation is None:
+            return coarse
+        if is_patchify(patch_embed.projection, self.patch_size):
+            sub = gathered_sub_tokens(x, patch_embed, active, self.patch_size, self.scale)
+        else:  # a projection that overlaps patches: the whole image's embedding
+            hw = grid_size(x.shape[-2:], self.patch_size)
+            sub = region_sub_tokens(patch_embed(x)[0], hw, self.scale)[active]
+        return coarse + self.aggregation(sub)
 
     def _embed_active(self, x: Tensor, patch_embed: nn.Module, active: Tensor, size: int,
                       pos: Tensor) -> Tensor:
