@@ -56,8 +56,9 @@ class MSViTCls(MSViT):
             'avg_featmap' [B, C] (the map's mean, each pixel counted once, then ``ln2``),
             'raw' [B, 1 + Hv * Wv, C] (cls token, then the map's cells in raster order).
 
-    Executions 'auto', 'masked' and 'packed' (the query-token executions serve dense
-    outputs and are refused). While a learned gate learns in masked execution, the
+    Executions 'auto' (masked while the gate learns, packed otherwise), 'masked' and
+    'packed' (the query-token executions serve dense outputs and are refused). While a
+    learned gate learns in masked execution, the
     attention weighs each key by its straight-through decision (value unchanged), so a
     cls-token head's loss reaches the gate (``KeyWeightedLayout``).
     The tokenizer, gate and losses are mmseg-registered parts: they are built in mmseg's
@@ -88,6 +89,13 @@ class MSViTCls(MSViT):
         self.out_type = out_type
         self.ln2 = (build_norm_layer(norm_cfg, self.embed_dims)[1]
                     if out_type == 'avg_featmap' else nn.Identity())
+
+    def resolve_execution(self, execution: Optional[str] = None) -> str:
+        """As MSViT's, except that 'auto' runs masked (not 'masked_query') while the gate
+        learns: a cls-token head reads no dense map, so its loss reaches the gate only
+        through the key-weighted masked attention."""
+        resolved = super().resolve_execution(execution)
+        return 'masked' if execution is None and resolved == 'masked_query' else resolved
 
     @property
     def embed_dims(self) -> int:
