@@ -16,8 +16,9 @@ from mmseg.registry import MODELS
 import msvit_mm  # noqa: F401  (registers the gates)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# configs/msvit_cls/ (mmpretrain classifiers) are built by tests/classification/test_configs.py
 OWN = [p for p in sorted(glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True))
-       if 'gate_benchmark' not in p]  # configs/gate_benchmark/ is tested by its own tests
+       if 'gate_benchmark' not in p and 'msvit_cls' not in p]
 LEAVES = [p for p in OWN if '_base_' not in p]
 
 
@@ -53,6 +54,9 @@ BEFORE = {
     'msvit/msvit-t-t0.25_upernet_1xb8-800_synthetic-ade20k-128x128.py': SMALL_LEARNED,
     'msvit/msvit-t-t0.75_upernet_1xb8-800_synthetic-ade20k-128x128.py': SMALL_LEARNED,
     'msvit/msvit-t-ft_upernet_1xb8-300_synthetic-ade20k-128x128.py': SMALL_LEARNED,
+    # newer: the classification demo's gate, MLPGate's default widths
+    'msvit/msvit-t-from-cls_upernet_1xb8-300_synthetic-ade20k-128x128.py':
+        dict(type='MLPGate', hidden_dims=(128, 128, 128)),
     'baselines/random-gate-0.34_upernet_1xb8-800_synthetic-ade20k-128x128.py':
         dict(type='RandomGate', coarse_ratio=0.34),
     'baselines/vit-t16_upernet_1xb8-800_synthetic-ade20k-128x128.py':
