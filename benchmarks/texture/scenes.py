@@ -19,6 +19,8 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
+from msvit_mm.datasets.object_scenes import check_scene_size
+
 from .sources import CLUTTER_ID, OBJECT_BOXES, STUFF_IDS, THING_IDS, load_photos
 
 MIN_SIZE = 32                 # one 32x32 coarse region: smaller scenes cannot be drawn
@@ -36,14 +38,7 @@ WARP = 0.08                   # border waviness, share of the short side
 
 def check_size(size) -> Tuple[int, int]:
     """(H, W) as ints, or a ValueError naming the minimum."""
-    try:
-        h, w = (int(v) for v in size)
-    except (TypeError, ValueError):
-        raise ValueError(f'size must be (H, W), got {size!r}') from None
-    if (h, w) != tuple(size) or h < MIN_SIZE or w < MIN_SIZE:
-        raise ValueError(f'a texture scene needs integer sides of at least {MIN_SIZE} px '
-                         f'(one coarse region), got {size!r}')
-    return h, w
+    return check_scene_size(size, 'a texture scene', MIN_SIZE)
 
 
 def crop_piece(photo: np.ndarray, top: int, left: int, crop_hw: Tuple[int, int],

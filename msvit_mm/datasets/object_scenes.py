@@ -21,6 +21,7 @@ import numpy as np
 from .wheel_photos import wheel_photo
 
 __all__ = ['OBJECTS', 'BACKGROUND_PHOTOS', 'CLASS_NAMES', 'MIN_SIZE', 'check_size',
+           'check_scene_size',
            'load_object_photos', 'load_background_photos', 'object_piece', 'object_mask',
            'render_background', 'render_object_scene']
 
@@ -62,16 +63,22 @@ BLUR_SIGMA = (2.0, 5.0)            # a photo background's blur, px at a 128 px s
 PHOTO_CONTRAST = (0.2, 0.5)        # ... and the share of its contrast that is kept
 
 
-def check_size(size) -> Tuple[int, int]:
-    """(H, W) as ints, or a ValueError naming the minimum."""
+def check_scene_size(size, what: str = 'an object scene', min_size: int = MIN_SIZE
+                     ) -> Tuple[int, int]:
+    """(H, W) as ints, or a ValueError naming ``what`` and the minimum side."""
     try:
         h, w = (int(v) for v in size)
     except (TypeError, ValueError):
         raise ValueError(f'size must be (H, W), got {size!r}') from None
-    if (h, w) != tuple(size) or h < MIN_SIZE or w < MIN_SIZE:
-        raise ValueError(f'an object scene needs integer sides of at least {MIN_SIZE} px '
+    if (h, w) != tuple(size) or h < min_size or w < min_size:
+        raise ValueError(f'{what} needs integer sides of at least {min_size} px '
                          f'(one coarse region), got {size!r}')
     return h, w
+
+
+def check_size(size) -> Tuple[int, int]:
+    """(H, W) of an object scene as ints, or a ValueError naming the minimum."""
+    return check_scene_size(size)
 
 
 @functools.lru_cache(maxsize=1)
