@@ -11,7 +11,7 @@ LINK = r'\]\(([^)#]+)\)'
 
 
 def test_every_named_and_linked_file_exists():
-    assert len(READMES) == 5
+    assert len(READMES) == 6
     missing, checked = [], set()
     for readme in READMES:
         with open(readme, encoding='utf-8') as f:
