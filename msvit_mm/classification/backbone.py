@@ -65,6 +65,10 @@ class MSViTCls(MSViT):
     scope whatever the config's ``default_scope``.
     """
 
+    # 'auto' runs masked while the gate learns: a cls-token head reads no dense map, so its
+    # loss reaches the gate only through the key-weighted masked attention
+    auto_learning_execution = 'masked'
+
     def __init__(self, arch: Optional[Union[str, dict]] = None, out_type: str = 'cls_token',
                  img_size=224, final_norm: bool = True,
                  norm_cfg: Optional[dict] = None, patch_bias: bool = True, **kwargs):
@@ -89,13 +93,6 @@ class MSViTCls(MSViT):
         self.out_type = out_type
         self.ln2 = (build_norm_layer(norm_cfg, self.embed_dims)[1]
                     if out_type == 'avg_featmap' else nn.Identity())
-
-    def resolve_execution(self, execution: Optional[str] = None) -> str:
-        """As MSViT's, except that 'auto' runs masked (not 'masked_query') while the gate
-        learns: a cls-token head reads no dense map, so its loss reaches the gate only
-        through the key-weighted masked attention."""
-        resolved = super().resolve_execution(execution)
-        return 'masked' if execution is None and resolved == 'masked_query' else resolved
 
     @property
     def embed_dims(self) -> int:

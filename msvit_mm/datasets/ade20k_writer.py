@@ -96,6 +96,25 @@ def _render(renderer: Renderer, rng: np.random.Generator, size: Tuple[int, int],
     return image, label
 
 
+def check_rewrite(root: str, foreign: Sequence[str], meta: Optional[dict], params: dict,
+                  overwrite: bool, files: str, what: str) -> None:
+    """Refuse to write a generated set into ``root`` when it holds ``foreign`` files (not
+    written by the generator) or a set ``meta`` made with other ``params`` (unless
+    ``overwrite``): a FileExistsError naming the files or the differing arguments.
+    ``files`` / ``what`` name the kind of file and of set in the message."""
+    if foreign:
+        raise FileExistsError(
+            f'{root} holds {len(foreign)} {files} not written by this generator '
+            f'(e.g. {list(foreign[:3])}). It never deletes or mixes in files it did not '
+            'write: choose another root or move those files away.')
+    if meta is not None and {k: meta.get(k) for k in params} != params and not overwrite:
+        diff = {k: meta.get(k) for k in params if meta.get(k) != params[k]}
+        raise FileExistsError(
+            f'{root} already holds {what} made with {diff} '
+            f'(wanted {({k: params[k] for k in diff})}). Pass overwrite=True (--overwrite) to '
+            'replace the files that set wrote, or choose another root.')
+
+
 def write_ade20k_set(root: str, renderer: Renderer, class_names: Dict[int, str], name: str,
                      num_train: int, num_val: int, size: Sequence[int], seed: int,
                      overwrite: bool = False, min_size: int = 1) -> dict:
@@ -150,17 +169,8 @@ def write_ade20k_set(root: str, renderer: Renderer, class_names: Dict[int, str],
     same = meta is not None and {k: meta.get(k) for k in params} == params
     if same and meta.get('complete') and sorted(existing) == sorted(expected) and not foreign:
         return dict(result, written=False)
-    if foreign:
-        raise FileExistsError(
-            f'{data_root} holds {len(foreign)} .jpg/.png files not written by this generator '
-            f'(e.g. {foreign[:3]}). It never deletes or mixes in files it did not write: '
-            'choose another root or move those files away.')
-    if meta is not None and not same and not overwrite:
-        diff = {k: meta.get(k) for k in params if meta.get(k) != params[k]}
-        raise FileExistsError(
-            f'{data_root} already holds a synthetic set made with {diff} '
-            f'(wanted {({k: params[k] for k in diff})}). Pass overwrite=True (--overwrite) to '
-            'replace the files that set wrote, or choose another root.')
+    check_rewrite(data_root, foreign, meta, params, overwrite, '.jpg/.png files',
+                  'a synthetic set')
     for path in existing:  # all listed in the meta file: written by this writer
         os.remove(path)
     for split in counts:

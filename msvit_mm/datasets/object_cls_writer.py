@@ -20,6 +20,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
+from .ade20k_writer import check_rewrite
 from .object_scenes import CLASS_NAMES, check_size, render_object_scene
 
 __all__ = ['DEFAULT_ROOT', 'META_FILE', 'SPLITS', 'make_object_cls', 'sample_files']
@@ -105,17 +106,7 @@ def make_object_cls(root: str = DEFAULT_ROOT, num_train: int = 400, num_val: int
     same = meta is not None and {k: meta.get(k) for k in params} == params
     if same and meta.get('complete') and existing == expected:
         return dict(result, written=False)
-    if foreign:
-        raise FileExistsError(
-            f'{root} holds {len(foreign)} images not written by this generator (e.g. '
-            f'{foreign[:3]}). It never deletes or mixes in files it did not write: choose '
-            'another root or move those files away.')
-    if meta is not None and not same and not overwrite:
-        diff = {k: meta.get(k) for k in params if meta.get(k) != params[k]}
-        raise FileExistsError(
-            f'{root} already holds an object set made with {diff} (wanted '
-            f'{ {k: params[k] for k in diff} }). Pass overwrite=True (--overwrite) to replace '
-            'the files that set wrote, or choose another root.')
+    check_rewrite(root, foreign, meta, params, overwrite, 'images', 'an object set')
     for path in existing:  # all listed in the meta file: written by this writer
         os.remove(osp.join(root, path))
     os.makedirs(root, exist_ok=True)

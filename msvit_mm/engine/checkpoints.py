@@ -237,6 +237,17 @@ def parse_prefixes(value: Any, name: str) -> Tuple[str, ...]:
     return tuple(prefixes)
 
 
+def key_mismatch_lines(groups, num_shown: int = 10, show=', '.join) -> List[str]:
+    """One line per non-empty ``(what, keys)`` group: ``'N weight(s) WHAT: KEYS (and M
+    more)'``, the first ``num_shown`` keys written by ``show`` (a list -> str)."""
+    lines = []
+    for what, keys in groups:
+        if keys:
+            more = f' (and {len(keys) - num_shown} more)' if len(keys) > num_shown else ''
+            lines.append(f'{len(keys)} weight(s) {what}: {show(keys[:num_shown])}{more}')
+    return lines
+
+
 def check_weights_fit(model: nn.Module, checkpoint: Any, filename: str, num_shown: int = 5,
                       missing_ok: Sequence[str] = (),
                       option: str = 'missing_ok') -> Dict[str, Tensor]:
@@ -266,12 +277,9 @@ def check_weights_fit(model: nn.Module, checkpoint: Any, filename: str, num_show
               for k, v in expected.items() if k in state and state[k].shape != v.shape]
     if not (missing or unexpected or shapes):
         return state
-    parts = []
-    for name, keys in (('missing from the checkpoint', missing),
-                       ('not in the model', unexpected), ('of another shape', shapes)):
-        if keys:
-            more = f' (and {len(keys) - num_shown} more)' if len(keys) > num_shown else ''
-            parts.append(f'{len(keys)} weight(s) {name}: {keys[:num_shown]}{more}')
+    parts = key_mismatch_lines((('missing from the checkpoint', missing),
+                                ('not in the model', unexpected), ('of another shape', shapes)),
+                               num_shown, show=str)
     raise ValueError(
         f'checkpoint {filename!r} does not fit the model {type(_unwrap(model)).__name__} of '
         f'this config ({len(expected)} weights): ' + '; '.join(parts) + '. '

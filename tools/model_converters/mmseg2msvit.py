@@ -28,7 +28,8 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from torch import Tensor, nn  # noqa: E402
 
-from msvit_mm.engine.checkpoints import check_checkpoint_path, check_finite  # noqa: E402
+from msvit_mm.engine.checkpoints import (check_checkpoint_path, check_finite,  # noqa: E402
+                                         key_mismatch_lines)
 from msvit_mm.models.backbones.pretrained import (LoadReport,  # noqa: E402
                                                   convert_checkpoint, read_checkpoint,
                                                   unwrap_state_dict)
@@ -87,13 +88,9 @@ def fit_errors(state: Mapping[str, Tensor], expected: Shapes, sources: Mapping[s
     unexpected = [named(k) for k in state if k not in expected]
     shapes = [f'{named(k)}: checkpoint {list(v.shape)} vs model {list(expected[k])}'
               for k, v in state.items() if k in expected and tuple(v.shape) != tuple(expected[k])]
-    lines = []
-    for what, keys in (('missing from the checkpoint', missing),
-                       ('not in the MSViT model', unexpected), ('of another shape', shapes)):
-        if keys:
-            more = f' (and {len(keys) - num_shown} more)' if len(keys) > num_shown else ''
-            lines.append(f'{len(keys)} weight(s) {what}: {", ".join(keys[:num_shown])}{more}')
-    return lines
+    return key_mismatch_lines((('missing from the checkpoint', missing),
+                               ('not in the MSViT model', unexpected),
+                               ('of another shape', shapes)), num_shown)
 
 
 def convert_segmentor(checkpoint: Mapping, filename: str, expected: Shapes,

@@ -69,6 +69,10 @@ class MSViT(VisionTransformer):
     ``forward_with_aux(x)`` also returns the gate outputs and token statistics.
     """
 
+    # what execution='auto' runs while the gate learns: masked execution's values and
+    # gradients without its dense masked attention (docs/cheap_gate_training.md)
+    auto_learning_execution = 'masked_query'
+
     def __init__(self, *args, coarse_patch_size: int = 32, gate: Optional[dict] = None,
                  execution: str = 'auto', packed_counterfactual: str = 'zero',
                  query_share: float = 0.5, coarse_aggregation: Optional[str] = None,
@@ -148,7 +152,7 @@ class MSViT(VisionTransformer):
             return execution
         learning = self.tokenizer.gate.is_learning
         if self.execution == 'auto':
-            return 'masked_query' if learning else 'packed'
+            return self.auto_learning_execution if learning else 'packed'
         if self.execution in QUERY_EXECUTIONS and not learning:
             return 'packed'
         return self.execution
