@@ -79,6 +79,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--masked-query', action='store_true',
                         help="also time execution='masked_query' (masked's gradients, its "
                              'absent tokens as query-only tokens)')
+    parser.add_argument('--masked-query-images', type=float, nargs='*', default=[],
+                        help="image shares of execution='masked_query' on a share of each "
+                             "batch's images (query_image_share), e.g. 0.5 (default: none)")
     parser.add_argument('--train-variants', nargs='+',
                         help='time only the training variants whose names start with one '
                              'of these (vit_sdpa always), e.g. frozen@0 masked packed@')
@@ -118,9 +121,9 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         bad = [r for r in getattr(args, flag) if not 0.0 <= r <= 1.0]
         if bad:
             parser.error(f"--{flag.replace('_', '-')} must lie in [0, 1], got {bad}")
-    bad = [s for s in args.query_shares if not 0.0 < s <= 1.0]
+    bad = [s for s in args.query_shares + args.masked_query_images if not 0.0 < s <= 1.0]
     if bad:
-        parser.error(f'--query-shares must lie in (0, 1], got {bad}')
+        parser.error(f'--query-shares and --masked-query-images must lie in (0, 1], got {bad}')
     for flag in ('sizes', 'batches', 'train_sizes', 'train_batches', 'segmentor_sizes',
                  'segmentor_batches'):
         bad = [v for v in getattr(args, flag) if v < 1]
@@ -160,7 +163,7 @@ def run_train(args: argparse.Namespace, settings: BenchSettings) -> List[Dict]:
     for size, batch, config in jobs:
         rows += bench_train(size, batch, args.train_ratios, settings, args.learning_ratios,
                             config, args.query_shares, args.masked_query,
-                            args.train_variants)
+                            args.masked_query_images, args.train_variants)
         print(f"  done: training, {'segmentor' if config else 'backbone'} {size}x{size}, "
               f'batch {batch}', file=sys.stderr)
     print('\nTraining step (forward + backward, train mode, forced masks):\n')

@@ -49,19 +49,23 @@ from .speed_benchmark import BenchSettings, timed
 __all__ = ['LEARNING_FORMS', 'bench_train', 'learning_forms', 'round_spread', 'saved_tensor_bytes', 'train_table',
            'train_targets']
 
-# name -> (execution, packed_counterfactual) of a learning gate (and query_share below)
+# name -> (execution, packed_counterfactual) of a learning gate (query shares below)
 LEARNING_FORMS = {'masked': ('masked', 'zero'), 'packed': ('packed', 'zero'),
                   'packed_cf': ('packed', 'fine_mean')}
 
 
-def learning_forms(query_shares: Sequence[float] = (), masked_query: bool = False
-                   ) -> Dict[str, tuple]:
-    """name -> (execution, packed_counterfactual, query_share): :data:`LEARNING_FORMS`,
-    ``packed_query<s>`` for every share ``s`` and, if asked, ``masked_query``."""
-    forms = {k: v + (1.,) for k, v in LEARNING_FORMS.items()}
-    forms.update({f'packed_query{s:g}': ('packed_query', 'zero', s) for s in query_shares})
+def learning_forms(query_shares: Sequence[float] = (), masked_query: bool = False,
+                   image_shares: Sequence[float] = ()) -> Dict[str, tuple]:
+    """name -> (execution, packed_counterfactual, query_share, query_image_share):
+    :data:`LEARNING_FORMS`, ``packed_query<s>`` for every share ``s``, if asked
+    ``masked_query``, and ``masked_query_img<s>`` (masked_query on a share ``s`` of the
+    batch's images) for every ``image_shares``."""
+    forms = {k: v + (1., 1.) for k, v in LEARNING_FORMS.items()}
+    forms.update({f'packed_query{s:g}': ('packed_query', 'zero', s, 1.) for s in query_shares})
     if masked_query:
-        forms['masked_query'] = ('masked_query', 'zero', 1.)
+        forms['masked_query'] = ('masked_query', 'zero', 1., 1.)
+    forms.update({f'masked_query_img{s:g}': ('masked_query', 'zero', 1., s)
+                  for s in image_shares})
     return forms
 
 
@@ -140,6 +144,7 @@ def _build_segmentor(config, size: int, seed: int):
 def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings,
                 learning_ratios: Sequence[float] = (0.5,), config=None,
                 query_shares: Sequence[float] = (), masked_query: bool = False,
+                image_shares: Sequence[float] = (),
                 only: Optional[Sequence[str]] = None) -> List[Dict]:
     """Time one training step of every variant (module doc) for one (size, batch).
 
@@ -148,6 +153,7 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
         learning_ratios: ratios at which the learning-gate forms are timed.
         query_shares: the shares of the ``packed_query<s>`` forms (none: not timed).
         masked_query: time the ``masked_query`` form too.
+        image_shares: the image shares of the ``masked_query_img<s>`` forms (none: not timed).
         only: time only the variants whose names start with one of these (``vit_sdpa``
             always); None: every variant.
         config: an mmengine Config whose ``model`` is an MSViT segmentor (whole step), or
@@ -186,12 +192,12 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
     def step(features: Callable[[], Sequence[Tensor]]) -> Callable[[], None]:
         return lambda: train_step(features, params, None if config is None else heads_loss)
 
-    def msvit_step(mask, learning: bool, form=('masked', 'zero', 1.)):
+    def msvit_step(mask, learning: bool, form=('masked', 'zero', 1., 1.)):
         def features():
             gate.requires_grad_(learning)
             # a frozen gate: packed, what 'auto' runs
             return msvit.forward_with_aux(x, mask, form[0] if learning else 'packed', form[1],
-                                          form[2])[0]
+                                          form[2], form[3])[0]
         return step(features)
 
     masks = {r: spread_masks(batch, grid, r, s.spread, gen).to(device)
@@ -214,14 +220,14 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
             dense_macs[f'dense@{r:g}'] = (r, batch * vit_macs(ctrl, tuple(xc.shape[-2:])),
                                           float(hv * cols))
             params += list(ctrl.parameters())
-    variants = {}  # name -> (ratio, execution it runs, query share)
+    variants = {}  # name -> (ratio, execution it runs, query share, image share)
     for r in ratios:
         fns[f'frozen@{r:g}'] = msvit_step(masks[r], False)
-        variants[f'frozen@{r:g}'] = (r, 'packed', 1.)
+        variants[f'frozen@{r:g}'] = (r, 'packed', 1., 1.)
     for r in learning_ratios:
-        for name, form in learning_forms(query_shares, masked_query).items():
+        for name, form in learning_forms(query_shares, masked_query, image_shares).items():
             fns[f'{name}@{r:g}'] = msvit_step(masks[r], True, form)
-            variants[f'{name}@{r:g}'] = (r, form[0], form[2])
+            variants[f'{name}@{r:g}'] = (r, form[0], form[2], form[3])
     if only is not None:
         fns = {k: f for k, f in fns.items()
                if k == 'vit_sdpa' or any(k.startswith(o) for o in only)}
@@ -238,7 +244,7 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
     every = regions * (1 + msvit.tokenizer.scale ** 2)  # masked runs both scales
     base = batch * (vit_macs(vit, (size, size)) + head)
     macs = {'vit': base, 'vit_sdpa': base}
-    for name, (r, execution, share) in variants.items():
+    for name, (r, execution, share, image_share) in variants.items():
         counts = [every] * batch if execution in ('masked', 'masked_query') else tokens[r]
         if execution == 'packed_query':  # + the query tokens (forward only; attention to
             # the real keys counted as if among them)
@@ -246,8 +252,12 @@ def bench_train(size: int, batch: int, ratios: Sequence[float], s: BenchSettings
             counts = [n + msvit.tokenizer.scale ** 2 * quota(share, k)
                       for n, k in zip(counts, coarse)]
         macs[name] = sum(msvit_macs(msvit, n, regions) + head for n in counts)
+        if image_share < 1:  # the sampled images as counted above, the others packed
+            part = quota(image_share, batch) / batch
+            packed = sum(msvit_macs(msvit, n, regions) + head for n in tokens[r])
+            macs[name] = part * macs[name] + (1 - part) * packed
     fine = times.get('frozen@0', float('nan'))
-    info = {name: (r, sum(tokens[r]) / batch) for name, (r, _, _) in variants.items()}
+    info = {name: (r, sum(tokens[r]) / batch) for name, (r, *_) in variants.items()}
     for name, (r, m, n) in dense_macs.items():
         macs[name], info[name] = m, (r, n)
     level = 'backbone' if config is None else 'segmentor'

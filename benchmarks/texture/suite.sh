@@ -9,7 +9,8 @@
 # Runs: the data set and the stage-1 ViT/16 (800 iterations), then per coarse share r the
 # random gate, the entropy rule, the std rule and MSViT (learned gate, gBaS weight 1 towards r,
 # the default execution) with seeds 0 and 1, 300 iterations each from the stage-1 weights;
-# ViT/16 continued and ViT/32 once. Each trained model is evaluated once: its own decisions
+# ViT/16 continued and ViT/32 once; at 0.5 also MSViT trained with masked_query on half of
+# each batch's images (query_image_share=0.5, the cheaper form). Each trained model is evaluated once: its own decisions
 # (mIoU and GMACs over the 120 validation images, MSViT at the threshold calibrated to r on the
 # training images; tools/analysis_tools/msvit_table.py) and, for the gated models, gate quality
 # at r on the fixed model (tools/analysis_tools/gate_quality.py). Resumable run by run: a
@@ -38,6 +39,7 @@ spec() {
     entropy) echo "entropy-0.5 model.backbone.gate.coarse_ratio=$r ${seed[*]}" ;;
     std)     echo "entropy-0.5 model.backbone.gate.statistic=std model.backbone.gate.coarse_ratio=$r ${seed[*]}" ;;
     msvit)   echo "msvit-t-t0.5-w1 model.gate_loss.target_coarse_ratio=$r ${seed[*]}" ;;
+    msvitimg) echo "msvit-t-t0.5-w1 model.gate_loss.target_coarse_ratio=$r model.backbone.execution=masked_query model.backbone.query_image_share=0.5 ${seed[*]}" ;;
     vit16)   echo "vit-t16-continued" ;;
     vit32)   echo "vit-t32" ;;
     *) echo "unknown run $n" >&2; return 1 ;;
@@ -56,7 +58,7 @@ one() { # run name: train, then evaluate
       > "$W/$n.log" 2>&1 || { echo "[suite] $n failed: $W/$n.log" >&2; return 1; }
   fi
   local r=${n#*-}; r=${r%%-*} tq=()
-  if [[ $n == msvit-* ]]; then
+  if [[ $n == msvit* ]]; then
     [ -f "$R/calibration_$n.json" ] || $PY tools/analysis_tools/calibrate_gate.py "$W/$n/"*.py \
       "$W/$n/iter_300.pth" --target "$r" --json "$R/calibration_$n.json" > "$W/$n.calib.log" 2>&1 || return 1
     t=$($PY -c "import json,sys;print(json.load(open(sys.argv[1]))['threshold'])" "$R/calibration_$n.json")
@@ -90,6 +92,7 @@ if [ "${1:-}" != report ]; then
   runs=(vit16-0 vit32-1)
   for r in 0.5 0.25 0.75; do
     for k in msvit random entropy; do runs+=("$k-$r" "$k-$r-seed1"); done
+    [ $r = 0.5 ] && runs+=(msvitimg-0.5 msvitimg-0.5-seed1)
   done
   for r in 0.5 0.25 0.75; do runs+=("std-$r" "std-$r-seed1"); done
   printf '%s\n' "${runs[@]}" | xargs -P "$JOBS" -I{} bash -c 'one {}'

@@ -20,6 +20,11 @@ Two sets of query tokens (:class:`QueryTokens`, chosen by the tokenizer):
 - ``execution='masked_query'``: every absent token of both scales: masked execution's
   values and gradients without its dense N x N attention.
 
+Either set can be limited to a random share of the batch's images
+(:func:`sample_query_images`): the other images run packed execution alone and pass no task
+gradient to the gate; the sampled images' gate gradient is scaled by ``1 / share``, so that
+it estimates the whole batch's without bias.
+
 The layer loop for them is ``msvit_mm.models.backbones.query_layer_forward``.
 """
 import math
@@ -37,11 +42,12 @@ from .packing import upsample_regions
 from .query_attention import query_attention
 
 
-def check_query_share(share: float) -> float:
-    """``share`` as a float, or a ValueError unless it is a number in (0, 1]."""
+def check_query_share(share: float, name: str = 'query_share',
+                      what: str = "the share of each image's coarse regions whose fine "
+                                  'tokens run as queries') -> float:
+    """``share`` as a float, or a ValueError naming ``name`` unless it is a number in (0, 1]."""
     if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
-        raise ValueError(f'query_share={share!r} must be a number in (0, 1] (the share of '
-                         "each image's coarse regions whose fine tokens run as queries)")
+        raise ValueError(f'{name}={share!r} must be a number in (0, 1] ({what})')
     return float(share)
 
 
@@ -73,6 +79,25 @@ def sample_query_regions(coarse_mask: Tensor, share: float) -> Tensor:
     return ((rank < quota[:, None]) & flat).reshape(coarse_mask.shape)
 
 
+def check_image_share(share: float) -> float:
+    """``query_image_share`` as a float, or a ValueError unless it is a number in (0, 1]."""
+    return check_query_share(share, 'query_image_share',
+                             "the share of each batch's images that get query tokens")
+
+
+def sample_query_images(batch: int, share: float, device=None) -> Tensor:
+    """A random ``quota(share, batch)`` of the batch's images: [B] bool.
+
+    Uniformly without replacement, drawn with torch's global generator (``torch.rand``; the
+    run's seed governs it); ``share == 1``: every image, no draw.
+    """
+    share = check_image_share(share)
+    if share == 1.:
+        return torch.ones(batch, dtype=torch.bool, device=device)
+    rank = torch.rand(batch, device=device).argsort().argsort()
+    return rank < quota(share, batch)
+
+
 @dataclass(frozen=True)
 class QueryTokens:
     """The query-only tokens of a batch: stand-ins for the scale that did not run.
@@ -84,12 +109,15 @@ class QueryTokens:
         coarse_active: [B, Hc * Wc] bool, the regions of ``coarse``.
         sampled: [B, Hc, Wc] bool, the regions that have a stand-in: their gradient to the
             decisions is kept, every other region's is dropped.
+        gradient_scale: factor on the sampled regions' gradient to the decisions (``1 /
+            share`` when only a share of the images is sampled; values are unchanged).
     """
     fine: Tensor
     fine_active: Tensor
     coarse: Tensor
     coarse_active: Tensor
     sampled: Tensor
+    gradient_scale: float = 1.
 
 
 @dataclass(frozen=True)
@@ -108,6 +136,7 @@ class QueryPackedLayout:
         fine_query_rows: [B, Hv, Wv] long, the same for each cell's fine token.
         sampled: [B, Hc, Wc] bool, :attr:`QueryTokens.sampled`.
         cu_query: [B + 1] int32 offsets of the query tokens (CUDA), or None.
+        gradient_scale: :attr:`QueryTokens.gradient_scale`.
     """
     packed: PackedLayout
     query_seqlens: List[int]
@@ -116,6 +145,7 @@ class QueryPackedLayout:
     fine_query_rows: Tensor
     sampled: Tensor
     cu_query: Optional[Tensor] = None
+    gradient_scale: float = 1.
 
     @classmethod
     def from_tokens(cls, tokens: ScaleTokens, queries: QueryTokens,
@@ -150,7 +180,8 @@ class QueryPackedLayout:
                 torch.arange(b, device=packed.device), counts, output_size=total),
             coarse_query_rows=coarse_map.contiguous(), fine_query_rows=fine_map.contiguous(),
             sampled=queries.sampled,
-            cu_query=cumulative_seqlens(query_seqlens, packed.device) if packed.is_cuda else None)
+            cu_query=cumulative_seqlens(query_seqlens, packed.device) if packed.is_cuda else None,
+            gradient_scale=queries.gradient_scale)
 
     def attention(self, x: Tensor, queries: Tensor, mha: nn.MultiheadAttention,
                   dropout_p: float = 0.) -> Tuple[Tensor, Tensor]:
@@ -195,7 +226,10 @@ class QueryPackedLayout:
         fine = torch.where(fine_q, stand_in[self.fine_query_rows], padded[p.fine_rows])
         w = upsample_regions(p.coarse_weight, p.scale)[:, :hv, :wv, None].to(x.dtype)
         keep = upsample_regions(self.sampled, p.scale)[:, :hv, :wv, None]
-        w = torch.where(keep, w, w.detach())
+        fixed = w.detach()
+        if self.gradient_scale != 1.:  # the same value, the gradient times the scale
+            w = fixed + (w - fixed) * self.gradient_scale
+        w = torch.where(keep, w, fixed)
         dense = w * coarse + (1 - w) * fine
         return dense.permute(0, 3, 1, 2).contiguous()
 
@@ -206,5 +240,5 @@ def fine_query_cells(query_mask: Tensor, scale: int, fine_in_bounds: Tensor) -> 
     return upsample_regions(query_mask, scale).reshape(b, -1) & fine_in_bounds
 
 
-__all__ = ['QueryPackedLayout', 'QueryTokens', 'check_query_share', 'fine_query_cells',
-           'quota', 'sample_query_regions']
+__all__ = ['QueryPackedLayout', 'QueryTokens', 'check_image_share', 'check_query_share', 'fine_query_cells',
+           'quota', 'sample_query_images', 'sample_query_regions']

@@ -148,3 +148,15 @@ def test_train_table_shows_the_cuda_peak_only_when_measured():
     assert 'CUDA' not in train_table([row])
     text = train_table([dict(row, cuda_peak_mb=123.4)])
     assert 'CUDA peak MB' in text and text.splitlines()[-1].endswith('| 123 |')
+
+
+def test_query_forms_are_timed_and_counted_between_packed_and_masked():
+    rows = bench_train(64, 2, [0., 0.5], BenchSettings(repeats=1, warmup=0),
+                       query_shares=[0.5], masked_query=True, image_shares=[0.5])
+    by = {r['variant']: r for r in rows}
+    packed, masked = by['packed@0.5']['macs_ratio'], by['masked_query@0.5']['macs_ratio']
+    half = by['masked_query_img0.5@0.5']['macs_ratio']
+    # one of the two images counted as masked_query, the other as packed
+    assert half == pytest.approx((packed + masked) / 2)
+    assert packed < by['packed_query0.5@0.5']['macs_ratio'] < masked
+    assert by['masked_query_img0.5@0.5']['seconds'] > 0

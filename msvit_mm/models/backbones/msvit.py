@@ -9,7 +9,7 @@ from torch import Tensor
 
 from ...ops.layouts import COUNTERFACTUALS
 from ...ops.patchify import grid_size, seq_to_map
-from ...ops.query_layout import check_query_share
+from ...ops.query_layout import check_image_share, check_query_share
 from ..gates import refuse_removed
 from ..tokenizers.mixed_scale_tokens import (EXECUTIONS as RUN_EXECUTIONS, QUERY_EXECUTIONS,
                                              MixedScaleTokens)
@@ -54,6 +54,11 @@ class MSViT(VisionTransformer):
             does not learn.
         query_share: 'packed_query' only: the share of each image's coarse regions sampled
             (at least one), in (0, 1].
+        query_image_share: both query forms: the share of each batch's images that get
+            query tokens (at least one, drawn per step), in (0, 1]; the other images run
+            packed alone and pass no task gradient to the gate, the sampled ones' gate
+            gradient is scaled by B / sampled (docs/cheap_gate_training.md). 1 (the
+            default): every image, no draw.
         packed_counterfactual: a learning gate trained packed: what stands in for the scale
             that did not run in the gate's straight-through gradient. 'zero' (absent tokens
             read as zeros: the gradient sees only the chosen scale's output) or
@@ -75,8 +80,8 @@ class MSViT(VisionTransformer):
 
     def __init__(self, *args, coarse_patch_size: int = 32, gate: Optional[dict] = None,
                  execution: str = 'auto', packed_counterfactual: str = 'zero',
-                 query_share: float = 0.5, coarse_aggregation: Optional[str] = None,
-                 **kwargs):
+                 query_share: float = 0.5, query_image_share: float = 1.,
+                 coarse_aggregation: Optional[str] = None, **kwargs):
         refuse_removed('MSViT', kwargs, others=True)  # the rest is VisionTransformer's
         if execution not in EXECUTIONS:
             raise ValueError(f'execution={execution!r} is not one of {EXECUTIONS}')
@@ -84,6 +89,7 @@ class MSViT(VisionTransformer):
             raise ValueError(f'packed_counterfactual={packed_counterfactual!r} is not one of '
                              f'{COUNTERFACTUALS}')
         self.query_share = check_query_share(query_share)
+        self.query_image_share = check_image_share(query_image_share)
         super().__init__(*args, **kwargs)
         check_patch_pad(self.patch_embed)
         self.in_channels = self.patch_embed.projection.in_channels  # also when positional
@@ -162,7 +168,8 @@ class MSViT(VisionTransformer):
 
     def forward_with_aux(self, x: Tensor, coarse_mask: Optional[Tensor] = None,
                          execution: Optional[str] = None, counterfactual: Optional[str] = None,
-                         query_share: Optional[float] = None
+                         query_share: Optional[float] = None,
+                         query_image_share: Optional[float] = None
                          ) -> Tuple[tuple, Dict[str, Tensor]]:
         """Features and gate outputs.
 
@@ -175,6 +182,8 @@ class MSViT(VisionTransformer):
             counterfactual: ``packed_counterfactual`` for this call only; None: the
                 backbone's own.
             query_share: ``query_share`` for this call only; None: the backbone's own.
+            query_image_share: ``query_image_share`` for this call only; None: the
+                backbone's own.
 
         Returns:
             outs: tuple of [B, C, Hv, Wv] maps (or [map, cls [B, C]] with output_cls_token).
@@ -185,6 +194,8 @@ class MSViT(VisionTransformer):
         """
         execution = self.resolve_execution(execution)
         query_share = self.query_share if query_share is None else check_query_share(query_share)
+        query_image_share = (self.query_image_share if query_image_share is None
+                             else check_image_share(query_image_share))
         if counterfactual is None:
             counterfactual = self.packed_counterfactual
         elif counterfactual not in COUNTERFACTUALS:
@@ -195,7 +206,7 @@ class MSViT(VisionTransformer):
                              f'in_channels={self.in_channels} (expected [B, {self.in_channels}, H, W])')
         fine_pos, cls_pos = self.fine_pos_embed(grid_size(x.shape[-2:], self.patch_size))
         tokens = self.tokenizer(x, self.patch_embed, fine_pos, coarse_mask, execution=execution,
-                                query_share=query_share)
+                                query_share=query_share, query_image_share=query_image_share)
         prefix = None
         if self.with_cls_token:
             prefix = (self.cls_token + cls_pos).expand(x.shape[0], -1, -1)

@@ -8,7 +8,8 @@ from mmseg.registry import MODELS
 from torch import Tensor, nn
 
 from ...ops.packing import token_activity
-from ...ops.query_layout import QueryTokens, fine_query_cells, sample_query_regions
+from ...ops.query_layout import (QueryTokens, fine_query_cells, quota, sample_query_images,
+                                 sample_query_regions)
 from ...ops.patchify import (gather_patches, grid_size, in_bounds_mask, map_to_seq,
                              pad_replicate, pad_to_multiple, pool_cells)
 from ..gates import build_gate, refuse_removed
@@ -86,7 +87,7 @@ class MixedScaleTokenizer(BaseModule):
 
     def forward(self, x: Tensor, patch_embed: nn.Module, fine_pos: Tensor,
                 coarse_mask: Optional[Tensor] = None, execution: str = 'masked',
-                query_share: float = 1.) -> MixedScaleTokens:
+                query_share: float = 1., query_image_share: float = 1.) -> MixedScaleTokens:
         """Tokenize a batch.
 
         Args:
@@ -105,6 +106,10 @@ class MixedScaleTokenizer(BaseModule):
                 tokens; 'masked_query': 'packed', plus every absent token of both scales as
                 a query-only token (query tokens: no autograd).
             query_share: 'packed_query' only, in (0, 1].
+            query_image_share: both query forms: the share of the batch's images that get
+                query tokens (``msvit_mm.ops.query_layout.sample_query_images``; the others
+                pass no task gradient to the gate, the sampled ones' is scaled by
+                B / sampled), in (0, 1].
         """
         valid_hw = grid_size(x.shape[-2:], self.patch_size)
         if tuple(fine_pos.shape[-2:]) != valid_hw:
@@ -130,7 +135,7 @@ class MixedScaleTokenizer(BaseModule):
                     region_sub_tokens(fine_raw, padded_hw, self.scale))
         if execution in QUERY_EXECUTIONS:
             queries = self._queries(x, patch_embed, mask, in_bounds, (coarse_pos, fine_pos),
-                                    execution == 'masked_query', query_share)
+                                    execution == 'masked_query', query_share, query_image_share)
         return MixedScaleTokens(
             coarse=coarse, fine=fine, coarse_mask=mask, coarse_weight=weight,
             coarse_active=coarse_active, fine_active=fine_active, gate_logits=logits,
@@ -139,18 +144,23 @@ class MixedScaleTokenizer(BaseModule):
 
     @torch.no_grad()
     def _queries(self, x: Tensor, patch_embed: nn.Module, mask: Tensor, in_bounds: Tensor,
-                 pos: tuple, every: bool, share: float) -> QueryTokens:
+                 pos: tuple, every: bool, share: float, image_share: float) -> QueryTokens:
         """The query-only tokens: the absent tokens of both scales (``every``), or the fine
-        tokens of a random ``share`` of each image's coarse regions."""
+        tokens of a random ``share`` of each image's coarse regions; in a random
+        ``image_share`` of the images only."""
+        images = sample_query_images(mask.shape[0], image_share, mask.device)
         fine_regions = mask if every else sample_query_regions(mask, share)
+        fine_regions = fine_regions & images[:, None, None]
         fine_active = fine_query_cells(fine_regions, self.scale, in_bounds)
         fine = self._embed_active(x, patch_embed, fine_active, self.patch_size, pos[1])
-        coarse_active = ~mask.flatten(1) if every else torch.zeros_like(mask.flatten(1))
+        coarse_active = (~mask.flatten(1) if every else torch.zeros_like(mask.flatten(1)))
+        coarse_active = coarse_active & images[:, None]
         coarse = (self._embed_coarse(x, patch_embed, coarse_active, pos[0])
                   if every else fine.new_zeros(0, fine.shape[1]))
+        sampled = (torch.ones_like(mask) & images[:, None, None]) if every else fine_regions
         return QueryTokens(fine=fine, fine_active=fine_active, coarse=coarse,
-                           coarse_active=coarse_active,
-                           sampled=torch.ones_like(mask) if every else fine_regions)
+                           coarse_active=coarse_active, sampled=sampled,
+                           gradient_scale=mask.shape[0] / quota(image_share, mask.shape[0]))
 
     def _embed_coarse(self, x: Tensor, patch_embed: nn.Module, active: Tensor,
                       pos: Tensor) -> Tensor:
