@@ -37,13 +37,14 @@ def _inputs():
     return x, grads
 
 
-def _run(model: MSViT, execution: str, share: float = 1., seed: int = 2):
+def _run(model: MSViT, execution: str, share: float = 1., seed: int = 2, **kwargs):
     """Outputs, aux, the gate logits' gradient and every other gradient of
-    ``sum(out * g)`` with the fixed decisions ``MASK``."""
+    ``sum(out * g)`` with the fixed decisions ``MASK`` (``kwargs``: more arguments of
+    ``forward_with_aux``)."""
     x, grads = _inputs()
     model.zero_grad()
     torch.manual_seed(seed)
-    outs, aux = model.forward_with_aux(x, MASK, execution, query_share=share)
+    outs, aux = model.forward_with_aux(x, MASK, execution, query_share=share, **kwargs)
     aux['gate_logits'].retain_grad()
     sum((o * g).sum() for o, g in zip(outs, grads)).backward()
     params = {n: p.grad.clone() for n, p in model.named_parameters()

@@ -10,19 +10,12 @@ from msvit_mm.ops.query_layout import quota, sample_query_images
 
 from ..helpers import assert_close_scaled
 from .helpers import SMALL
-from .test_query_execution import MASK, _inputs, _model
+from .test_query_execution import MASK, _model
+from .test_query_execution import _run as query_run
 
 
-def _run(model: MSViT, execution: str, image_share: float = 1., seed: int = 2):
-    x, grads = _inputs()
-    model.zero_grad()
-    torch.manual_seed(seed)
-    outs, aux = model.forward_with_aux(x, MASK, execution, query_image_share=image_share)
-    aux['gate_logits'].retain_grad()
-    sum((o * g).sum() for o, g in zip(outs, grads)).backward()
-    params = {n: p.grad.clone() for n, p in model.named_parameters()
-              if p.grad is not None and not n.startswith('tokenizer.gate.')}
-    return [o.detach() for o in outs], aux, aux['gate_logits'].grad, params
+def _run(model: MSViT, execution: str, image_share: float = 1.):
+    return query_run(model, execution, query_image_share=image_share)
 
 
 @pytest.mark.parametrize('share', [1 / 3, 0.5])
