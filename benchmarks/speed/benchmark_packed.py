@@ -84,7 +84,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                              "batch's images (query_image_share), e.g. 0.5 (default: none)")
     parser.add_argument('--train-variants', nargs='+',
                         help='time only the training variants whose names start with one '
-                             'of these (vit_sdpa always), e.g. frozen@0 masked packed@')
+                             'of these (vit_sdpa always), e.g. frozen@0 masked packed@ '
+                             '(masked_query also selects masked_query_img<s>)')
     parser.add_argument('--no-train', action='store_true', help='skip the training step')
     parser.add_argument('--segmentor-config', default=SEGMENTOR,
                         help='config whose segmentor the whole training step runs')

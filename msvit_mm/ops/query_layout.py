@@ -22,8 +22,8 @@ Two sets of query tokens (:class:`QueryTokens`, chosen by the tokenizer):
 
 Either set can be limited to a random share of the batch's images
 (:func:`sample_query_images`): the other images run packed execution alone and pass no task
-gradient to the gate; the sampled images' gate gradient is scaled by ``1 / share``, so that
-it estimates the whole batch's without bias.
+gradient to the gate; the sampled images' gate gradient is scaled by B / (images sampled),
+so that it estimates the whole batch's without bias.
 
 The layer loop for them is ``msvit_mm.models.backbones.query_layer_forward``.
 """
@@ -89,10 +89,11 @@ def sample_query_images(batch: int, share: float, device=None) -> Tensor:
     """A random ``quota(share, batch)`` of the batch's images: [B] bool.
 
     Uniformly without replacement, drawn with torch's global generator (``torch.rand``; the
-    run's seed governs it); ``share == 1``: every image, no draw.
+    run's seed governs it); when every image is picked (``share == 1``, or a quota of the
+    whole batch): every image, no draw.
     """
     share = check_image_share(share)
-    if share == 1.:
+    if quota(share, batch) >= batch:
         return torch.ones(batch, dtype=torch.bool, device=device)
     rank = torch.rand(batch, device=device).argsort().argsort()
     return rank < quota(share, batch)
@@ -109,8 +110,8 @@ class QueryTokens:
         coarse_active: [B, Hc * Wc] bool, the regions of ``coarse``.
         sampled: [B, Hc, Wc] bool, the regions that have a stand-in: their gradient to the
             decisions is kept, every other region's is dropped.
-        gradient_scale: factor on the sampled regions' gradient to the decisions (``1 /
-            share`` when only a share of the images is sampled; values are unchanged).
+        gradient_scale: factor on the sampled regions' gradient to the decisions (B /
+            images sampled when only a share of the images is; values are unchanged).
     """
     fine: Tensor
     fine_active: Tensor

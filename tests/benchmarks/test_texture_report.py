@@ -33,6 +33,9 @@ def results(tmp_path):
     _quality(d / 'gate_quality_msvit-0.5.json', '0.5', learned=54.)
     _quality(d / 'gate_quality_msvit-0.5-seed1.json', '0.5', learned=52., random=48.)
     _quality(d / 'gate_quality_entropy-0.5.json', '0.5')
+    _model(d / 'model_msvitimg-0.5.json', 54., 0.06, 0.5)
+    _quality(d / 'gate_quality_msvitimg-0.5.json', '0.5', learned=53., random=50.)
+    _model(d / 'model_random-0.25-seed1.json', 51., 0.07, 0.25)  # seed 1 alone
     return d
 
 
@@ -60,7 +63,19 @@ def test_checks_fail_below_the_bar(results):
     assert checks['learned vs entropy decisions']['met']
     assert checks['learned vs oracle decisions (stretch)']['value'] == pytest.approx(-2.)
     assert not checks['learned vs oracle decisions (stretch)']['met']
-    assert 'model vs random-gate model' not in checks  # no random-gate model in the files
+    assert 'model vs random-gate model' not in checks  # no random-gate model at 0.5
+
+
+def test_a_lone_seed_and_the_cheap_form(results):
+    s = report.summarize(report.collect(str(results)))
+    assert s['groups']['random-0.25']['miou'] == [None, 51.]  # in the seed-1 column
+    assert s['groups']['random-0.25']['miou_mean'] == 51.
+    (cheap,) = s['cheap']
+    # margins: MSViT (54 + 52) / 2 - (50 + 48) / 2 = 4, the cheap form 53 - 50 = 3
+    assert cheap['kind'] == 'msvitimg' and cheap['share'] == pytest.approx(0.75)
+    text = report.render(s, 'cmd')
+    assert "keeps 75% of MSViT's learned - random margin" in text
+    assert '|  | 51.00 | 51.00 |' in text
 
 
 def test_report_files_and_round_trip(results, tmp_path):

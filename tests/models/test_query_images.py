@@ -58,6 +58,7 @@ def test_image_sample_follows_the_seed_and_share_one_draws_nothing():
     assert all(int(d.sum()) == 4 for d in draws)
     state = torch.get_rng_state()
     assert sample_query_images(5, 1.).all()
+    assert sample_query_images(1, 0.5).all() and sample_query_images(2, 0.9).all()
     assert torch.equal(torch.get_rng_state(), state)  # no draw: existing runs unchanged
     assert int(sample_query_images(3, 1e-3).sum()) == 1
 
