@@ -18,13 +18,14 @@ from typing import Dict, List, Optional, Sequence
 
 from msvit_mm.analysis.markdown import markdown_table
 
-KINDS = ('random', 'entropy', 'std', 'msvit', 'msvitimg')
+KINDS = ('random', 'entropy', 'std', 'msvit', 'msvitimg', 'msvitimg25')
 LABELS = dict(random='random gate', entropy='entropy rule', std='std rule',
               msvit='MSViT (learned gate)',
-              msvitimg="MSViT, masked_query on half of each batch's images")
+              msvitimg="MSViT, masked_query on half of each batch's images",
+              msvitimg25="MSViT, masked_query on a quarter of each batch's images")
 COLORS = dict(random='tab:orange', entropy='tab:green', std='tab:purple', msvit='tab:red',
-              msvitimg='tab:brown')
-CHEAP = ('msvitimg',)  # cheaper forms of MSViT's training, compared at 0.5
+              msvitimg='tab:brown', msvitimg25='tab:pink')
+CHEAP = ('msvitimg', 'msvitimg25')  # cheaper forms of MSViT's training, compared at 0.5
 SHARES = ('0.25', '0.5', '0.75')
 SOURCES = ('learned', 'random', 'std', 'entropy', 'oracle')
 

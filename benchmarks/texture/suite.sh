@@ -10,7 +10,7 @@
 # random gate, the entropy rule, the std rule and MSViT (learned gate, gBaS weight 1 towards r,
 # the default execution) with seeds 0 and 1, 300 iterations each from the stage-1 weights;
 # ViT/16 continued and ViT/32 once; at 0.5 also MSViT trained with masked_query on half of
-# each batch's images (query_image_share=0.5, the cheaper form). Each trained model is evaluated once: its own decisions
+# each batch's images (query_image_share=0.5, and 0.25 last). Each trained model is evaluated once: its own decisions
 # (mIoU and GMACs over the 120 validation images, MSViT at the threshold calibrated to r on the
 # training images; tools/analysis_tools/msvit_table.py) and, for the gated models, gate quality
 # at r on the fixed model (tools/analysis_tools/gate_quality.py). Resumable run by run: a
@@ -40,6 +40,7 @@ spec() {
     std)     echo "entropy-0.5 model.backbone.gate.statistic=std model.backbone.gate.coarse_ratio=$r ${seed[*]}" ;;
     msvit)   echo "msvit-t-t0.5-w1 model.gate_loss.target_coarse_ratio=$r ${seed[*]}" ;;
     msvitimg) echo "msvit-t-t0.5-w1 model.gate_loss.target_coarse_ratio=$r model.backbone.execution=masked_query model.backbone.query_image_share=0.5 ${seed[*]}" ;;
+    msvitimg25) echo "msvit-t-t0.5-w1 model.gate_loss.target_coarse_ratio=$r model.backbone.execution=masked_query model.backbone.query_image_share=0.25 ${seed[*]}" ;;
     vit16)   echo "vit-t16-continued" ;;
     vit32)   echo "vit-t32" ;;
     *) echo "unknown run $n" >&2; return 1 ;;
@@ -95,6 +96,7 @@ if [ "${1:-}" != report ]; then
     [ $r = 0.5 ] && runs+=(msvitimg-0.5 msvitimg-0.5-seed1)
   done
   for r in 0.5 0.25 0.75; do runs+=("std-$r" "std-$r-seed1"); done
+  runs+=(msvitimg25-0.5 msvitimg25-0.5-seed1)  # added after the first full run
   printf '%s\n' "${runs[@]}" | xargs -P "$JOBS" -I{} bash -c 'one {}'
 fi
 $PY benchmarks/texture/report.py --results "$R" --out docs/texture_table
