@@ -27,6 +27,7 @@ export W=work_dirs/texture_v3/suite
 export R=benchmarks/texture/results/v3/suite
 export DATA=data/texture_v3
 export S1=vit-t16_upernet_1xb8-800_texture-128x128
+export D="train_dataloader.dataset.data_root=$DATA/ADEChallengeData2016 val_dataloader.dataset.data_root=$DATA/ADEChallengeData2016 test_dataloader.dataset.data_root=$DATA/ADEChallengeData2016"
 mkdir -p "$W" "$R"
 
 # name -> config and options (ratio r as the name's second field)
@@ -47,15 +48,14 @@ spec() {
   esac
 }
 one() { # run name: train, then evaluate
-  local n=$1 s base opts cfg d t
+  local n=$1 s base opts cfg t
   s=$(spec "$n") || return 1
   base=${s%% *}; opts=${s#"$base"}
   cfg=$C/${base}_upernet_1xb8-s2-300_texture-128x128.py
-  d="train_dataloader.dataset.data_root=$DATA/ADEChallengeData2016 val_dataloader.dataset.data_root=$DATA/ADEChallengeData2016 test_dataloader.dataset.data_root=$DATA/ADEChallengeData2016"
   if [ ! -f "$W/$n/iter_300.pth" ]; then
     echo "[suite] $(date +%T) training $n"
     # shellcheck disable=SC2086
-    $PY tools/train.py "$cfg" --work-dir "$W/$n" --cfg-options load_from=$W/$S1/iter_800.pth $d $opts \
+    $PY tools/train.py "$cfg" --work-dir "$W/$n" --cfg-options load_from=$W/$S1/iter_800.pth $D $opts \
       > "$W/$n.log" 2>&1 || { echo "[suite] $n failed: $W/$n.log" >&2; return 1; }
   fi
   local r=${n#*-}; r=${r%%-*} tq=()
@@ -84,10 +84,9 @@ if [ "${1:-}" != report ]; then
     --size 128 128 --seed 0 || exit 1
   if [ ! -f "$W/$S1/iter_800.pth" ]; then
     echo "[suite] $(date +%T) training stage 1 ($S1)"
-    OMP_NUM_THREADS=$JOBS $PY tools/train.py $C/$S1.py --work-dir "$W/$S1" --cfg-options \
-      train_dataloader.dataset.data_root=$DATA/ADEChallengeData2016 \
-      val_dataloader.dataset.data_root=$DATA/ADEChallengeData2016 \
-      test_dataloader.dataset.data_root=$DATA/ADEChallengeData2016 > "$W/$S1.log" 2>&1 || exit 1
+    # shellcheck disable=SC2086
+    OMP_NUM_THREADS=$JOBS $PY tools/train.py $C/$S1.py --work-dir "$W/$S1" --cfg-options $D \
+      > "$W/$S1.log" 2>&1 || exit 1
   fi
   # the line's ends first, the std-rule models last (the longest suite stops with the most rows)
   runs=(vit16-0 vit32-1)

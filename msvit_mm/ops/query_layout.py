@@ -92,11 +92,11 @@ def sample_query_images(batch: int, share: float, device=None) -> Tensor:
     run's seed governs it); when every image is picked (``share == 1``, or a quota of the
     whole batch): every image, no draw.
     """
-    share = check_image_share(share)
-    if quota(share, batch) >= batch:
+    count = quota(check_image_share(share), batch)
+    if count >= batch:
         return torch.ones(batch, dtype=torch.bool, device=device)
     rank = torch.rand(batch, device=device).argsort().argsort()
-    return rank < quota(share, batch)
+    return rank < count
 
 
 @dataclass(frozen=True)

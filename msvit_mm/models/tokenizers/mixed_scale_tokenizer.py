@@ -153,7 +153,7 @@ class MixedScaleTokenizer(BaseModule):
         fine_regions = fine_regions & images[:, None, None]
         fine_active = fine_query_cells(fine_regions, self.scale, in_bounds)
         fine = self._embed_active(x, patch_embed, fine_active, self.patch_size, pos[1])
-        coarse_active = (~mask.flatten(1) if every else torch.zeros_like(mask.flatten(1)))
+        coarse_active = ~mask.flatten(1) if every else torch.zeros_like(mask.flatten(1))
         coarse_active = coarse_active & images[:, None]
         coarse = (self._embed_coarse(x, patch_embed, coarse_active, pos[0])
                   if every else fine.new_zeros(0, fine.shape[1]))
